@@ -1,0 +1,2 @@
+// placeholder until the adapters land
+namespace weft {}
