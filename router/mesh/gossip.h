@@ -1,0 +1,40 @@
+#pragma once
+// Gossip channels: how modules (topology now; IPAM, DNS, workloads, policies later) share state
+// over the mesh without knowing its internals. A module implements GossipChannel and registers
+// it with the mesh under a unique name; the mesh hands it a GossipSender.
+//
+// Delivery is best effort (a connection can drop a message), so every channel must converge by
+// periodic anti-entropy (on_gossip_tick) rather than rely on each broadcast arriving.
+#include <string_view>
+
+#include "common/bytes.h"
+#include "common/peer_name.h"
+
+namespace weft {
+
+class GossipSender {
+ public:
+  virtual ~GossipSender() = default;
+  // To a directly connected peer only.
+  virtual void send_neighbor(std::string_view channel, PeerName neighbor, ByteView payload) = 0;
+  // To any reachable peer, relayed along the shortest path.
+  virtual void send_unicast(std::string_view channel, PeerName dst, ByteView payload) = 0;
+  // To every reachable peer, once each, along this peer's broadcast tree.
+  virtual void broadcast(std::string_view channel, ByteView payload) = 0;
+};
+
+class GossipChannel {
+ public:
+  virtual ~GossipChannel() = default;
+  // Handlers may throw DecodeError on malformed payloads: the mesh counts and logs it.
+  virtual void on_neighbor(PeerName from, ByteView payload, int64_t now_ms) = 0;
+  virtual void on_unicast(PeerName src, ByteView payload, int64_t now_ms) = 0;
+  // Returns true when the broadcast carried news, so the mesh relays it further down the tree.
+  virtual bool on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) = 0;
+  // A control connection to `peer` has just been established.
+  virtual void on_neighbor_up(PeerName peer, int64_t now_ms) = 0;
+  // Periodic anti-entropy with one randomly chosen neighbour.
+  virtual void on_gossip_tick(PeerName neighbor, int64_t now_ms) = 0;
+};
+
+}  // namespace weft

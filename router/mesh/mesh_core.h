@@ -1,0 +1,173 @@
+#pragma once
+// The mesh, without I/O: control connections and their lifecycle (dial, handshake deadline,
+// heartbeat, dead-peer detection, duplicate and self connections), targets and discovery with
+// backoff, gossip routing (neighbour, unicast, broadcast trees) and the topology channel.
+//
+// The adapter owns sockets and ControlChannels. It reports events (on_inbound, on_established,
+// on_message, on_closed) with the current time and carries out the MeshIo actions (dial, send,
+// close). Time only enters through `now_ms` arguments; randomness through the seed.
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "router/crypto/control_channel.h"
+#include "router/mesh/gossip.h"
+#include "router/mesh/mesh_metrics.h"
+#include "router/mesh/topology.h"
+#include "router/mesh/topology_gossip.h"
+#include "router/wire/mesh_message.h"
+#include "router/wire/peer_hello.h"
+
+namespace weft {
+
+using ConnId = uint64_t;
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+class MeshIo {
+ public:
+  virtual ~MeshIo() = default;
+  // Open a TCP connection to "host:port" and run the handshake; report with on_established or
+  // on_closed under the same id.
+  virtual void dial(ConnId id, const std::string& address) = 0;
+  virtual void send(ConnId id, Bytes message) = 0;
+  // Close after flushing what was sent. The core has already forgotten the id.
+  virtual void close(ConnId id) = 0;
+  virtual void log(LogLevel level, const std::string& message) = 0;
+  // The persisted target list changed.
+  virtual void targets_changed(const std::vector<std::string>& targets) = 0;
+};
+
+struct MeshConfig {
+  PeerHello self;
+  bool discovery = true;
+  int64_t tick_ms = 250;  // granularity of heartbeats, timeouts, gossip and GC
+  int64_t heartbeat_interval_ms = 2000;
+  int64_t dead_after_ms = 7000;  // < 10 s, as promised to users
+  int64_t handshake_timeout_ms = 8000;
+  int64_t gossip_interval_ms = 2000;
+  int64_t route_delay_ms = 50;
+  // Our own connection changes are batched this long before they are broadcast, so a burst (a
+  // join into a full mesh makes dozens) costs one message per neighbour, not one per change.
+  int64_t publish_delay_ms = 250;  // coalesces bursts of topology changes into one recomputation
+  int64_t gc_grace_ms = 3000;
+  int64_t backoff_min_ms = 1000;
+  int64_t backoff_max_ms = 30000;
+  uint16_t default_port = 6783;
+  uint64_t seed = 1;
+};
+
+struct ConnectionStatus {
+  std::string address;
+  bool outbound = false;
+  std::string state;  // connecting, handshaking, established, retrying, failed
+  std::optional<PeerHello> peer;
+  std::string info;
+};
+
+// "host" -> "host:6783"; "[v6]" and "host:port" are kept. Returns "" when malformed.
+std::string normalize_address(const std::string& address, uint16_t default_port);
+
+class MeshCore : public GossipSender {
+ public:
+  MeshCore(MeshConfig cfg, MeshIo& io);
+
+  void register_channel(std::string name, GossipChannel* channel);
+
+  // Starts dialing the given targets (persisted ones plus those on the command line).
+  void start(const std::vector<std::string>& targets, int64_t now_ms);
+  // An accepted TCP connection: returns the id to report its events under.
+  ConnId on_inbound(const std::string& remote_address, int64_t now_ms);
+  void on_handshaking(ConnId id, int64_t now_ms);
+  void on_established(ConnId id, const PeerHello& remote, int64_t now_ms);
+  void on_message(ConnId id, ByteView message, int64_t now_ms);
+  // The connection ended (any time: dial failure, handshake failure, or after establishment).
+  void on_closed(ConnId id, ChannelFailure failure, const std::string& detail, int64_t now_ms);
+  void on_timer(int64_t now_ms);
+  int64_t next_deadline() const;
+
+  // Targets (the API's connect/forget). Return the new list.
+  std::vector<std::string> connect(const std::vector<std::string>& peers, bool replace,
+                                   int64_t now_ms);
+  std::vector<std::string> forget(const std::vector<std::string>& peers, int64_t now_ms);
+  std::vector<std::string> targets() const;
+
+  // GossipSender
+  void send_neighbor(std::string_view channel, PeerName neighbor, ByteView payload) override;
+  void send_unicast(std::string_view channel, PeerName dst, ByteView payload) override;
+  void broadcast(std::string_view channel, ByteView payload) override;
+
+  const MeshConfig& config() const { return cfg_; }
+  Topology& topology() { return topo_; }
+  const Topology& topology() const { return topo_; }
+  const MeshMetrics& metrics() const { return metrics_; }
+  std::vector<ConnectionStatus> connection_statuses() const;
+  std::vector<PeerName> neighbors() const;
+  bool is_connected_to(PeerName p) const { return by_peer_.count(p) > 0; }
+
+ private:
+  enum class ConnState { kConnecting, kHandshaking, kEstablished };
+  struct Conn {
+    std::string address;
+    bool outbound = false;
+    ConnState state = ConnState::kConnecting;
+    PeerHello remote;
+    int64_t started_ms = 0, last_recv_ms = 0, last_sent_ms = 0;
+    bool warned_malformed = false;
+  };
+  struct Attempt {
+    bool target = false;      // user-given (persisted); otherwise discovered
+    ConnId conn = 0;          // in flight or established
+    int failures = 0;
+    int64_t next_try_ms = 0;
+    std::optional<PeerName> peer;  // who answered there last time
+    bool is_self = false;
+    std::string last_error;
+    ChannelFailure last_failure = ChannelFailure::kNone;
+  };
+
+  void drop(ConnId id, const std::string& reason, bool tell_peer);
+  void forget_conn(ConnId id, ChannelFailure failure, const std::string& detail, int64_t now_ms);
+  void attempt_failed(Attempt& a, const std::string& address, ChannelFailure failure,
+                      const std::string& detail, int64_t now_ms);
+  void dial_due(int64_t now_ms);
+  void discover(int64_t now_ms);
+  void after_topology_change(int64_t now_ms);
+  void own_record_changed(int64_t now_ms);
+  void publish_own(int64_t now_ms);
+  void maintain_routes(int64_t now_ms);
+  void send_raw(ConnId id, Bytes msg, std::string_view channel, int64_t now_ms);
+  void deliver_gossip(ConnId from_conn, const Conn& from, const MeshMessage& m, size_t size,
+                      int64_t now_ms);
+  GossipChannel* channel(const std::string& name);
+  std::string describe(const PeerHello& h) const;
+  void log(LogLevel l, const std::string& m) { io_.log(l, m); }
+  void notify_targets();
+
+  MeshConfig cfg_;
+  MeshIo& io_;
+  Topology topo_;
+  TopologyGossip topo_gossip_;
+  std::map<std::string, GossipChannel*> channels_;
+  std::map<ConnId, Conn> conns_;
+  std::unordered_map<PeerName, ConnId> by_peer_;
+  std::map<std::string, Attempt> attempts_;  // by normalized address
+  ConnId next_id_ = 1;
+  int64_t now_ms_ = 0;
+  int64_t next_tick_ms_ = 0;
+  int64_t next_gossip_ms_ = 0;
+  int64_t rebuild_due_ms_ = -1;
+  int64_t publish_due_ms_ = -1;
+  static constexpr int64_t kNoDeadline = INT64_MAX;
+  // Earliest retry among attempts that are waiting (recomputed by dial_due, lowered on change).
+  int64_t next_dial_ms_ = kNoDeadline;
+  PeerRecord published_;  // our record as last broadcast: the base of the next delta
+  std::mt19937_64 rng_;
+  MeshMetrics metrics_;
+};
+
+}  // namespace weft

@@ -1,0 +1,240 @@
+#include "router/mesh/topology.h"
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+
+namespace weft {
+
+namespace {
+// splitmix64 finaliser: a well-mixed 64-bit hash of a record's identity and version.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+uint64_t record_hash(const PeerRecord& r) {
+  return mix(r.name ^ mix(r.incarnation ^ mix(r.version)));
+}
+}  // namespace
+
+Topology::Topology(PeerRecord self) : self_(self.name) {
+  if (self.version == 0) self.version = 1;
+  digest_add(self);
+  records_.emplace(self_, std::move(self));
+}
+
+void Topology::digest_add(const PeerRecord& r) { digest_ += record_hash(r); }
+void Topology::digest_remove(const PeerRecord& r) { digest_ -= record_hash(r); }
+
+const PeerRecord* Topology::find(PeerName p) const {
+  auto it = records_.find(p);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+bool Topology::connected(PeerName a, PeerName b) const {
+  const PeerRecord* ra = find(a);
+  const PeerRecord* rb = find(b);
+  return ra && rb && ra->edges.count(b) && rb->edges.count(a);
+}
+
+void Topology::replace(PeerRecord r, int64_t now_ms) {
+  auto it = records_.find(r.name);
+  if (it != records_.end()) digest_remove(it->second);
+  digest_add(r);
+  updated_at_[r.name] = now_ms;
+  PeerName n = r.name;
+  records_[n] = std::move(r);
+  dirty_ = true;
+}
+
+Topology::Applied Topology::apply(const PeerUpdate& u, int64_t now_ms) {
+  if (u.name == self_) return Applied::kRejected;
+  const PeerRecord* cur = find(u.name);
+  if (cur && !newer(u.incarnation, u.version, cur->incarnation, cur->version))
+    return Applied::kStale;
+  PeerRecord next;
+  if (u.is_full()) {
+    next.edges.insert(u.upserts.begin(), u.upserts.end());
+  } else {
+    if (!cur || cur->incarnation != u.incarnation || cur->version != u.base_version)
+      return Applied::kGap;
+    next.edges = cur->edges;
+    for (const auto& [p, e] : u.upserts) next.edges[p] = e;
+    for (PeerName p : u.removals) next.edges.erase(p);
+  }
+  next.name = u.name;
+  next.nickname = u.nickname;
+  next.incarnation = u.incarnation;
+  next.version = u.version;
+  next.port = u.port;
+  replace(std::move(next), now_ms);
+  return Applied::kApplied;
+}
+
+PeerUpdate Topology::change_own(const std::function<void(PeerRecord&)>& edit) {
+  PeerRecord before = own();
+  PeerRecord after = before;
+  edit(after);
+  after.version = before.version + 1;
+  PeerUpdate delta = delta_update(before, after);
+  replace(std::move(after), 0);
+  return delta;
+}
+
+PeerUpdate Topology::add_own_edge(PeerName peer, Edge e) {
+  return change_own([&](PeerRecord& r) { r.edges[peer] = std::move(e); });
+}
+
+PeerUpdate Topology::remove_own_edge(PeerName peer) {
+  return change_own([&](PeerRecord& r) { r.edges.erase(peer); });
+}
+
+std::vector<SummaryEntry> Topology::summary() const {
+  std::vector<SummaryEntry> s;
+  s.reserve(records_.size());
+  for (const auto& [n, r] : records_) s.push_back({n, r.incarnation, r.version});
+  return s;
+}
+
+void Topology::rebuild() {
+  names_.clear();
+  index_.clear();
+  for (const auto& [n, r] : records_) {
+    index_[n] = static_cast<int>(names_.size());
+    names_.push_back(n);
+  }
+  adj_.assign(names_.size(), {});
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const PeerRecord& r = records_.at(names_[i]);
+    for (const auto& [peer, e] : r.edges) {
+      auto j = index_.find(peer);
+      // Symmetric edges only; add once from the lower index. Names are sorted (map order), so
+      // adjacency lists come out sorted by name, which makes every derived choice deterministic.
+      if (j == index_.end() || j->second <= static_cast<int>(i)) continue;
+      if (!records_.at(peer).edges.count(names_[i])) continue;
+      adj_[i].push_back(j->second);
+      adj_[j->second].push_back(static_cast<int>(i));
+    }
+  }
+  for (auto& a : adj_) std::sort(a.begin(), a.end());
+  trees_.clear();
+  const Tree& t = tree_from(index_.at(self_));
+  dist_ = t.dist;
+  // next hop = the child of self on the path: walk parents up to self.
+  next_hop_.assign(names_.size(), -1);
+  std::vector<int> order(names_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return dist_[a] < dist_[b]; });
+  for (int v : order) {
+    if (dist_[v] <= 0) continue;
+    next_hop_[v] = dist_[v] == 1 ? v : next_hop_[t.parent[v]];
+  }
+  dirty_ = false;
+}
+
+const Topology::Tree& Topology::tree_from(int src) {
+  auto it = trees_.find(src);
+  if (it != trees_.end()) return it->second;
+  Tree t;
+  size_t n = names_.size();
+  t.dist.assign(n, -1);
+  t.parent.assign(n, -1);
+  std::deque<int> q;
+  t.dist[src] = 0;
+  q.push_back(src);
+  while (!q.empty()) {
+    int v = q.front();
+    q.pop_front();
+    for (int w : adj_[v])
+      if (t.dist[w] < 0) {
+        t.dist[w] = t.dist[v] + 1;
+        q.push_back(w);
+      }
+  }
+  // Canonical parent: the lowest-named neighbour one hop closer to the source. Every peer with
+  // the same view picks the same tree, so each broadcast reaches each peer once.
+  for (size_t v = 0; v < n; ++v) {
+    if (t.dist[v] <= 0) continue;
+    for (int w : adj_[v])
+      if (t.dist[w] == t.dist[v] - 1) {
+        t.parent[v] = w;
+        break;
+      }
+  }
+  return trees_.emplace(src, std::move(t)).first->second;
+}
+
+std::optional<PeerName> Topology::next_hop(PeerName dst) const {
+  auto it = index_.find(dst);
+  if (it == index_.end() || it->second >= static_cast<int>(next_hop_.size()) ||
+      next_hop_[it->second] < 0)
+    return std::nullopt;
+  return names_[next_hop_[it->second]];
+}
+
+std::optional<int> Topology::hops(PeerName dst) const {
+  auto it = index_.find(dst);
+  if (it == index_.end() || it->second >= static_cast<int>(dist_.size()) ||
+      dist_[it->second] < 0)
+    return std::nullopt;
+  return dist_[it->second];
+}
+
+bool Topology::reachable(PeerName p) const { return hops(p).has_value(); }
+
+std::vector<PeerName> Topology::broadcast_children(PeerName src) {
+  std::vector<PeerName> out;
+  const PeerRecord& me = own();
+  if (src == self_) {
+    // The root's children are all its neighbours (each is one hop from it).
+    for (const auto& [peer, e] : me.edges)
+      if (connected(self_, peer)) out.push_back(peer);
+    return out;
+  }
+  // Fast path for dense meshes: when every neighbour of ours is the source or one of its
+  // neighbours, nobody needs us to relay, and no tree has to be computed.
+  bool all_covered = true;
+  for (const auto& [peer, e] : me.edges) {
+    if (peer == src || !connected(self_, peer)) continue;
+    if (!connected(src, peer)) {
+      all_covered = false;
+      break;
+    }
+  }
+  if (all_covered) return out;
+  auto si = index_.find(src);
+  auto mi = index_.find(self_);
+  // Answer from the last rebuild even if the view changed since (see the header).
+  if (si == index_.end() || mi == index_.end()) return out;
+  const Tree& t = tree_from(si->second);
+  for (int w : adj_[mi->second])
+    if (t.parent[w] == mi->second) out.push_back(names_[w]);
+  return out;
+}
+
+std::vector<PeerName> Topology::collect_garbage(int64_t now_ms, int64_t grace_ms) {
+  std::vector<PeerName> removed;
+  for (auto it = records_.begin(); it != records_.end();) {
+    PeerName n = it->first;
+    auto ix = index_.find(n);
+    bool known_unreachable = ix != index_.end() && ix->second < static_cast<int>(dist_.size()) &&
+                             dist_[ix->second] < 0;
+    bool unindexed = ix == index_.end();
+    auto up = updated_at_.find(n);
+    bool old = up == updated_at_.end() || now_ms - up->second >= grace_ms;
+    if (n != self_ && (known_unreachable || unindexed) && old) {
+      digest_remove(it->second);
+      updated_at_.erase(n);
+      removed.push_back(n);
+      it = records_.erase(it);
+      dirty_ = true;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+}  // namespace weft

@@ -1,0 +1,83 @@
+#pragma once
+// The mesh as this peer knows it: every peer's record, and what follows from them (unicast routes,
+// per-source broadcast trees, reachability). An edge counts only when both ends list each other,
+// so a dead peer's stale record cannot keep it in the graph.
+//
+// Deriving routes costs O(peers + edges), so it is not redone per message: changes mark the view
+// dirty and the owner calls rebuild() (the mesh core does it on a short timer). Queries between
+// rebuilds answer from the last rebuild; anti-entropy repairs what a stale tree missed.
+#include <functional>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "router/mesh/peer_record.h"
+#include "router/wire/topology_message.h"
+
+namespace weft {
+
+class Topology {
+ public:
+  explicit Topology(PeerRecord self);
+
+  enum class Applied { kApplied, kStale, kGap, kRejected };
+  // Merges an update learned by gossip. kGap: a delta whose base we do not have (ask for the
+  // full record). kRejected: an update about ourselves, which only we may write.
+  Applied apply(const PeerUpdate& u, int64_t now_ms);
+
+  // Changes to our own record; each returns the delta to broadcast.
+  PeerUpdate add_own_edge(PeerName peer, Edge e);
+  PeerUpdate remove_own_edge(PeerName peer);
+
+  PeerName self() const { return self_; }
+  const PeerRecord& own() const { return records_.at(self_); }
+  const PeerRecord* find(PeerName p) const;
+  const std::map<PeerName, PeerRecord>& records() const { return records_; }
+  size_t size() const { return records_.size(); }
+  // Are a and b joined by an edge both of them list?
+  bool connected(PeerName a, PeerName b) const;
+
+  // Order-independent hash of every (name, incarnation, version): equal views, equal digests.
+  uint64_t digest() const { return digest_; }
+  std::vector<SummaryEntry> summary() const;
+
+  bool dirty() const { return dirty_; }
+  void rebuild();
+  // From the last rebuild:
+  std::optional<PeerName> next_hop(PeerName dst) const;
+  std::optional<int> hops(PeerName dst) const;
+  bool reachable(PeerName p) const;
+  // The neighbours this peer forwards src's broadcasts to (its children in src's tree).
+  std::vector<PeerName> broadcast_children(PeerName src);
+  // Removes records of peers that were unreachable at the last rebuild and have not been updated
+  // for grace_ms (a record can arrive a moment before the edge that makes it reachable).
+  std::vector<PeerName> collect_garbage(int64_t now_ms, int64_t grace_ms);
+
+ private:
+  struct Tree {
+    std::vector<int> dist;
+    std::vector<int> parent;
+  };
+  void digest_add(const PeerRecord& r);
+  void digest_remove(const PeerRecord& r);
+  void replace(PeerRecord r, int64_t now_ms);
+  const Tree& tree_from(int src);
+  PeerUpdate change_own(const std::function<void(PeerRecord&)>& edit);
+
+  PeerName self_;
+  std::map<PeerName, PeerRecord> records_;
+  std::unordered_map<PeerName, int64_t> updated_at_;
+  uint64_t digest_ = 0;
+  bool dirty_ = true;
+
+  // Derived at rebuild.
+  std::vector<PeerName> names_;
+  std::unordered_map<PeerName, int> index_;
+  std::vector<std::vector<int>> adj_;
+  std::vector<int> next_hop_;
+  std::vector<int> dist_;
+  std::unordered_map<int, Tree> trees_;
+};
+
+}  // namespace weft

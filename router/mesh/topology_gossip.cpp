@@ -1,0 +1,110 @@
+#include "router/mesh/topology_gossip.h"
+
+#include <unordered_map>
+
+namespace weft {
+
+void TopologyGossip::send(PeerName to, const TopologyMessage& m) {
+  Bytes b = encode_topology_message(m);
+  send_.send_neighbor(kChannel, to, b);
+}
+
+void TopologyGossip::send_digest(PeerName to) {
+  TopologyMessage m;
+  m.kind = TopologyMessage::kDigest;
+  m.digest = topo_.digest();
+  m.peer_count = static_cast<uint32_t>(topo_.size());
+  send(to, m);
+}
+
+void TopologyGossip::send_summary(PeerName to, TopologyMessage::Mode mode) {
+  TopologyMessage s;
+  s.kind = TopologyMessage::kSummary;
+  s.summary = topo_.summary();
+  s.mode = mode;
+  send(to, s);
+}
+
+void TopologyGossip::publish(const PeerUpdate& delta) {
+  TopologyMessage m;
+  m.kind = TopologyMessage::kUpdates;
+  m.updates.push_back(delta);
+  Bytes b = encode_topology_message(m);
+  send_.broadcast(kChannel, b);
+}
+
+bool TopologyGossip::apply_all(const std::vector<PeerUpdate>& updates, PeerName from,
+                               int64_t now_ms) {
+  bool news = false;
+  TopologyMessage req;
+  req.kind = TopologyMessage::kRequest;
+  for (const PeerUpdate& u : updates) {
+    switch (topo_.apply(u, now_ms)) {
+      case Topology::Applied::kApplied:
+        news = true;
+        break;
+      case Topology::Applied::kGap:
+        // Not relayed: a peer missing the base would relay every later delta too. Downstream
+        // peers see the next delta as a gap themselves, or repair by anti-entropy.
+        ++gaps_;
+        req.request.push_back(u.name);
+        break;
+      case Topology::Applied::kStale:
+      case Topology::Applied::kRejected:
+        break;
+    }
+  }
+  if (!req.request.empty()) send(from, req);
+  if (news) last_news_ms_ = now_ms;
+  return news;
+}
+
+bool TopologyGossip::on_broadcast(PeerName, PeerName from, ByteView payload, int64_t now_ms) {
+  TopologyMessage m = decode_topology_message(payload);
+  if (m.kind != TopologyMessage::kUpdates) throw DecodeError("unexpected topology broadcast");
+  return apply_all(m.updates, from, now_ms);
+}
+
+void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms) {
+  TopologyMessage m = decode_topology_message(payload);
+  switch (m.kind) {
+    case TopologyMessage::kUpdates:
+      apply_all(m.updates, from, now_ms);
+      return;
+    case TopologyMessage::kDigest:
+      if (m.digest != topo_.digest() && now_ms - last_news_ms_ >= kSettleMs)
+        send_summary(from, TopologyMessage::kRepair);
+      return;
+    case TopologyMessage::kSummary: {
+      std::unordered_map<PeerName, const SummaryEntry*> theirs;
+      for (const auto& e : m.summary) theirs[e.name] = &e;
+      TopologyMessage upd;
+      upd.kind = TopologyMessage::kUpdates;
+      for (const auto& [name, rec] : topo_.records()) {
+        auto it = theirs.find(name);
+        bool lacks = it == theirs.end() || it->second->incarnation < rec.incarnation;
+        bool older = it != theirs.end() && newer(rec.incarnation, rec.version,
+                                                 it->second->incarnation, it->second->version);
+        if (lacks || (older && m.mode != TopologyMessage::kJoin))
+          upd.updates.push_back(full_update(rec));
+      }
+      if (!upd.updates.empty()) send(from, upd);
+      if (m.mode == TopologyMessage::kRepair) send_summary(from, TopologyMessage::kRepairReply);
+      return;
+    }
+    case TopologyMessage::kRequest: {
+      TopologyMessage upd;
+      upd.kind = TopologyMessage::kUpdates;
+      for (PeerName n : m.request)
+        if (const PeerRecord* r = topo_.find(n)) upd.updates.push_back(full_update(*r));
+      if (!upd.updates.empty()) send(from, upd);
+      return;
+    }
+  }
+}
+
+void TopologyGossip::on_neighbor_up(PeerName peer, int64_t) { send_summary(peer, TopologyMessage::kJoin); }
+
+void TopologyGossip::on_gossip_tick(PeerName neighbor, int64_t) { send_digest(neighbor); }
+
+}  // namespace weft

@@ -1,0 +1,44 @@
+#pragma once
+// The "topology" gossip channel. A peer broadcasts the delta of its own record whenever its
+// connections change (O(change) bytes, relayed once to each peer along its broadcast tree).
+// Anti-entropy repairs anything missed: neighbours compare an O(1) digest of their views, and
+// only when the digests differ exchange a summary and then just the records that differ.
+#include "router/mesh/gossip.h"
+#include "router/mesh/topology.h"
+
+namespace weft {
+
+class TopologyGossip : public GossipChannel {
+ public:
+  static constexpr std::string_view kChannel = "topology";
+  // While broadcasts are still bringing news, a digest mismatch is expected and a repair would
+  // only duplicate them; repairs wait until the view has been quiet this long.
+  static constexpr int64_t kSettleMs = 1000;
+
+  TopologyGossip(Topology& topology, GossipSender& sender) : topo_(topology), send_(sender) {}
+
+  // Broadcasts a change of our own record.
+  void publish(const PeerUpdate& delta);
+
+  void on_neighbor(PeerName from, ByteView payload, int64_t now_ms) override;
+  void on_unicast(PeerName, ByteView, int64_t) override {}
+  bool on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) override;
+  void on_neighbor_up(PeerName peer, int64_t now_ms) override;
+  void on_gossip_tick(PeerName neighbor, int64_t now_ms) override;
+
+  uint64_t gaps() const { return gaps_; }
+
+ private:
+  // Applies updates; returns whether any was new. Asks `from` for full records on gaps.
+  bool apply_all(const std::vector<PeerUpdate>& updates, PeerName from, int64_t now_ms);
+  void send(PeerName to, const TopologyMessage& m);
+  void send_digest(PeerName to);
+  void send_summary(PeerName to, TopologyMessage::Mode mode);
+
+  Topology& topo_;
+  GossipSender& send_;
+  uint64_t gaps_ = 0;
+  int64_t last_news_ms_ = -1'000'000;
+};
+
+}  // namespace weft
