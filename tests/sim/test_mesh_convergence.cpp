@@ -59,3 +59,105 @@ TEST_CASE("200 peers converge to a full mesh") {
   MESSAGE("converged at t=" << net.now() << " ms after " << net.messages_delivered()
                             << " messages");
 }
+
+TEST_CASE("200 peers: a partition splits the views and healing reunites them") {
+  SimNetwork net(options(31));
+  std::mt19937_64 rng(31);
+  // Every peer targets peer 0 or 100, so that both halves keep a way back after the heal.
+  net.add_peer({});
+  for (int i = 1; i < 200; ++i) net.add_peer(i <= 100 ? std::vector<int>{0} : std::vector<int>{100});
+  REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 120'000, 500));
+
+  std::vector<int> left, right;
+  for (int i = 0; i < 200; ++i) (i < 100 ? left : right).push_back(i);
+  net.partition(left, right);
+  // Each side detects the dead connections, drops the other side from its routes and GCs it.
+  REQUIRE(net.run_until(
+      [&] {
+        for (int i : {0, 50, 99, 100, 150, 199}) {
+          const Topology& t = net.core(i).topology();
+          if (t.size() != 100 || t.dirty()) return false;
+        }
+        return true;
+      },
+      60'000, 500));
+  CHECK_FALSE(net.core(0).topology().reachable(net.name(150)));
+  CHECK(net.core(0).topology().reachable(net.name(50)));
+
+  net.heal_all();
+  REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 120'000, 500));
+  MESSAGE("healed and converged at t=" << net.now() << " ms");
+}
+
+TEST_CASE("200 peers: churn (stops, crashes, restarts, new peers) converges and GCs the dead") {
+  SimNetwork net(options(57));
+  std::mt19937_64 rng(57);
+  grow(net, 200, rng);
+  REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 120'000, 500));
+
+  std::set<PeerName> gone;
+  for (int round = 0; round < 3; ++round) {
+    for (int k = 0; k < 10; ++k) {
+      std::vector<int> live = net.alive_peers();
+      int victim = live[std::uniform_int_distribution<size_t>(1, live.size() - 1)(rng)];
+      if (k % 2) {
+        net.crash_peer(victim);
+      } else {
+        net.stop_peer(victim);
+      }
+      gone.insert(net.name(victim));
+    }
+    // Some restart with the same name (a new incarnation), and new peers join.
+    for (int k = 0; k < 3; ++k) {
+      for (int i = 0; i < static_cast<int>(net.size()); ++i)
+        if (!net.alive(i)) {
+          net.restart_peer(i, {0});
+          gone.erase(net.name(i));
+          break;
+        }
+      net.add_peer({0});
+    }
+    net.run_for(std::uniform_int_distribution<int64_t>(100, 3000)(rng));
+  }
+  REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 180'000, 500));
+  // Peer GC: nobody remembers a peer that is gone.
+  for (int i : net.alive_peers())
+    for (PeerName g : gone) CHECK(net.core(i).topology().find(g) == nullptr);
+  MESSAGE("converged at t=" << net.now() << " ms with " << net.alive_peers().size() << " peers");
+}
+
+TEST_CASE("a sparse mesh without discovery routes over several hops and relays broadcasts once") {
+  SimOptions o = options(11);
+  o.discovery = false;
+  SimNetwork net(o);
+  // A ring of 30: each peer connects to the next one only.
+  for (int i = 0; i < 30; ++i) net.add_peer(i == 0 ? std::vector<int>{} : std::vector<int>{i - 1});
+  net.core(29).connect({"10.0.1.1:6783"}, false, net.now());  // close the ring: 29 -> 0
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 60'000));
+  CHECK(net.core(0).neighbors().size() == 2);
+  CHECK(net.core(0).topology().hops(net.name(15)) == 15);
+  CHECK(net.core(0).topology().next_hop(net.name(10)) == net.name(1));
+  CHECK(net.core(0).topology().next_hop(net.name(20)) == net.name(29));
+  // Cut one link: the ring becomes a line and routes go the long way round.
+  net.cut(0, 1);
+  REQUIRE(net.run_until([&] { return net.core(0).topology().hops(net.name(1)) == 29; }, 60'000));
+  CHECK(net.core(0).topology().next_hop(net.name(1)) == net.name(29));
+}
+
+TEST_CASE("the simulator is deterministic: the same seed gives the same run") {
+  auto run = [] {
+    SimOptions o;
+    o.seed = 99;
+    SimNetwork net(o);
+    std::mt19937_64 rng(99);
+    grow(net, 40, rng);
+    net.run_for(3000);
+    net.crash_peer(7);
+    net.stop_peer(9);
+    net.run_for(15000);
+    return std::make_tuple(net.trace_hash(), net.messages_delivered(), net.bytes_delivered());
+  };
+  auto a = run();
+  auto b = run();
+  CHECK(a == b);
+}

@@ -114,6 +114,7 @@ void SimNetwork::drop_all_connections(int i, bool notify) {
     }
     Link other = it->second;
     wires_.erase(it++);
+    if (other.peer < 0) continue;  // already silent (a cut or a crashed peer)
     wires_.erase({other.peer, other.id});
     if (notify) {
       uint64_t gen = peers_[other.peer]->generation;

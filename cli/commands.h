@@ -1,0 +1,17 @@
+#pragma once
+// One function per `weft` subcommand, each adding itself (options, help, action) to the app.
+namespace CLI {
+class App;
+}
+
+namespace weft::cli {
+
+struct Context;
+
+void add_launch_command(CLI::App& app, Context& ctx);
+void add_status_command(CLI::App& app, Context& ctx);
+void add_target_commands(CLI::App& app, Context& ctx);  // connect, forget
+void add_stop_commands(CLI::App& app, Context& ctx);    // stop, reset
+void add_version_command(CLI::App& app);
+
+}  // namespace weft::cli
