@@ -193,21 +193,22 @@ std::vector<PeerName> Topology::broadcast_children(PeerName src) {
       if (connected(self_, peer)) out.push_back(peer);
     return out;
   }
+  // Answer from the last rebuild even if the view changed since (see the header).
+  auto si = index_.find(src);
+  auto mi = index_.find(self_);
+  if (si == index_.end() || mi == index_.end()) return out;
   // Fast path for dense meshes: when every neighbour of ours is the source or one of its
   // neighbours, nobody needs us to relay, and no tree has to be computed.
+  const std::vector<int>& src_adj = adj_[si->second];
   bool all_covered = true;
-  for (const auto& [peer, e] : me.edges) {
-    if (peer == src || !connected(self_, peer)) continue;
-    if (!connected(src, peer)) {
+  for (int w : adj_[mi->second]) {
+    if (w == si->second) continue;
+    if (!std::binary_search(src_adj.begin(), src_adj.end(), w)) {
       all_covered = false;
       break;
     }
   }
   if (all_covered) return out;
-  auto si = index_.find(src);
-  auto mi = index_.find(self_);
-  // Answer from the last rebuild even if the view changed since (see the header).
-  if (si == index_.end() || mi == index_.end()) return out;
   const Tree& t = tree_from(si->second);
   for (int w : adj_[mi->second])
     if (t.parent[w] == mi->second) out.push_back(names_[w]);

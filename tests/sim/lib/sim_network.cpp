@@ -152,20 +152,22 @@ void SimNetwork::restart_peer(int i, const std::vector<int>& targets) {
   start_peer(i, targets);
 }
 
-void SimNetwork::cut(int a, int b) {
-  cut_.insert({std::min(a, b), std::max(a, b)});
-  // Connections across the cut go silent both ways; the cores notice by heartbeats.
-  for (auto& [key, link] : wires_) {
-    if (link.peer < 0) continue;
-    if ((key.first == a && link.peer == b) || (key.first == b && link.peer == a)) link.peer = -1;
-  }
-}
+void SimNetwork::cut(int a, int b) { partition({a}, {b}); }
 
 void SimNetwork::heal(int a, int b) { cut_.erase({std::min(a, b), std::max(a, b)}); }
 
 void SimNetwork::partition(const std::vector<int>& a, const std::vector<int>& b) {
+  std::vector<int> side(peers_.size(), 0);
+  for (int x : a) side[x] = 1;
+  for (int y : b) side[y] = 2;
   for (int x : a)
-    for (int y : b) cut(x, y);
+    for (int y : b) cut_.insert({std::min(x, y), std::max(x, y)});
+  // Connections across the cut go silent both ways; the cores notice by heartbeats.
+  for (auto& [key, link] : wires_) {
+    if (link.peer < 0) continue;
+    int s1 = side[key.first], s2 = side[link.peer];
+    if (s1 && s2 && s1 != s2) link.peer = -1;
+  }
 }
 
 void SimNetwork::heal_all() { cut_.clear(); }
