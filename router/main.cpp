@@ -1,1 +1,81 @@
-int main() { return 0; }
+// weft-router: the per-host mesh router. Started by `weft launch`; see README.md.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <spdlog/spdlog.h>
+
+#include "common/atomic_file.h"
+#include "router/core/identity.h"
+#include "router/crypto/cluster_key.h"
+#include "router/os/router_daemon.h"
+
+using namespace weft;
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-router: the weft mesh router (normally started by `weft launch`)"};
+  std::string datadir = "/var/lib/weft", name, nickname, http_addr = "127.0.0.1:6784";
+  uint16_t port = 6783;
+  bool no_encryption = false, no_discovery = false, debug = false;
+  std::vector<std::string> peers;
+  app.add_option("--datadir", datadir, "Data directory")->capture_default_str();
+  app.add_option("--name", name, "Peer name (six hex bytes); default: generated once");
+  app.add_option("--nickname", nickname, "Human-friendly name; default: the hostname");
+  app.add_option("--port", port, "TCP port for control connections")->capture_default_str();
+  app.add_option("--http-addr", http_addr, "Loopback address of the HTTP API ('' for none)")
+      ->capture_default_str();
+  app.add_flag("--no-encryption", no_encryption, "Run without encryption (not recommended)");
+  app.add_flag("--no-discovery", no_discovery, "Connect only to the given targets");
+  app.add_flag("--debug", debug, "Verbose logging");
+  app.add_option("peers", peers, "Peers to connect to (host[:port])");
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(debug ? spdlog::level::debug : spdlog::level::info);
+  spdlog::flush_on(spdlog::level::info);
+
+  try {
+    // The pid file is locked for the process's life: a second router on this data dir fails here.
+    std::string pidfile = datadir + "/router.pid";
+    int fd = ::open(pidfile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot open " + pidfile + ": " + strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+      throw std::runtime_error("another weft router is already running on " + datadir);
+    std::string pid = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd, 0) != 0 || write(fd, pid.data(), pid.size()) != ssize_t(pid.size()))
+      throw std::runtime_error("cannot write " + pidfile);
+
+    Identity id = load_or_create_identity(
+        datadir, name.empty() ? std::nullopt : std::optional<std::string>(name),
+        nickname.empty() ? std::nullopt : std::optional<std::string>(nickname));
+    RouterOptions o;
+    o.datadir = datadir;
+    o.self.name = id.name;
+    o.self.nickname = id.nickname;
+    o.self.port = port;
+    o.self.incarnation = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    o.encryption = !no_encryption;
+    o.discovery = !no_discovery;
+    o.http_addr = http_addr;
+    o.peers = peers;
+    if (o.encryption) {
+      auto secret = read_file(datadir + "/secret");
+      if (!secret || secret->empty())
+        throw std::runtime_error("no cluster secret in " + datadir +
+                                 "/secret; start the router with `weft launch`, which creates it");
+      o.psk = derive_cluster_key(*secret);
+    }
+    RouterDaemon daemon(std::move(o));
+    daemon.run();
+    unlink(pidfile.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}

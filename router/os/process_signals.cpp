@@ -1,2 +1,0 @@
-// placeholder until the adapters land
-namespace weft {}

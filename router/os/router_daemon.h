@@ -1,0 +1,74 @@
+#pragma once
+// The router process's event loop: wires the mesh core to TCP (listener + control connections),
+// a timer, the HTTP API and the data dir. Single-threaded on one io_context.
+#include <utility>  // Boost 1.74's asio headers need it first with GCC 12
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "router/api/http_server.h"
+#include "router/api/status_json.h"
+#include "router/mesh/mesh_core.h"
+#include "router/os/control_connection.h"
+
+namespace weft {
+
+struct RouterOptions {
+  std::string datadir;
+  PeerHello self;
+  bool encryption = true;
+  noise::Key psk{};
+  bool discovery = true;
+  std::string http_addr;  // loopback only; empty: unix socket only
+  std::vector<std::string> peers;
+};
+
+class RouterDaemon : public MeshIo, public ControlConnection::Events {
+ public:
+  explicit RouterDaemon(RouterOptions opts);
+  ~RouterDaemon() override;
+  // Runs until SIGTERM/SIGINT. Throws std::runtime_error on a startup failure (port in use...).
+  void run();
+
+  // MeshIo
+  void dial(ConnId id, const std::string& address) override;
+  void send(ConnId id, Bytes message) override;
+  void close(ConnId id) override;
+  void log(LogLevel level, const std::string& message) override;
+  void targets_changed(const std::vector<std::string>& targets) override;
+
+  // ControlConnection::Events
+  void connection_handshaking(ConnId id) override;
+  void connection_established(ConnId id, const PeerHello& remote) override;
+  void connection_message(ConnId id, ByteView message) override;
+  void connection_closed(ConnId id, ChannelFailure failure, const std::string& why) override;
+
+ private:
+  int64_t now_ms() const;
+  void accept();
+  void rearm_timer();
+  ControlChannel::Config channel_config(bool initiator) const;
+  HttpResponse handle(const HttpRequest& req);
+  std::vector<std::string> load_targets() const;
+
+  RouterOptions opts_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer timer_;
+  boost::asio::signal_set signals_;
+  std::chrono::steady_clock::time_point epoch_;
+  std::unique_ptr<MeshCore> mesh_;
+  std::unique_ptr<HttpServer> http_;
+  std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
+  int64_t timer_at_ = -1;
+  RouterInfo info_;
+};
+
+}  // namespace weft
