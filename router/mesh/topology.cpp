@@ -105,20 +105,24 @@ void Topology::rebuild() {
     index_[n] = static_cast<int>(names_.size());
     names_.push_back(n);
   }
-  adj_.assign(names_.size(), {});
+  // Directed edges first, as index lists. records_ and edges are both maps ordered by name and
+  // indices follow name order, so each list comes out sorted, and every derived choice
+  // (parents, next hops) is deterministic.
+  std::vector<std::vector<int>> out(names_.size());
   for (size_t i = 0; i < names_.size(); ++i) {
     const PeerRecord& r = records_.at(names_[i]);
+    out[i].reserve(r.edges.size());
     for (const auto& [peer, e] : r.edges) {
       auto j = index_.find(peer);
-      // Symmetric edges only; add once from the lower index. Names are sorted (map order), so
-      // adjacency lists come out sorted by name, which makes every derived choice deterministic.
-      if (j == index_.end() || j->second <= static_cast<int>(i)) continue;
-      if (!records_.at(peer).edges.count(names_[i])) continue;
-      adj_[i].push_back(j->second);
-      adj_[j->second].push_back(static_cast<int>(i));
+      if (j != index_.end()) out[i].push_back(j->second);
     }
   }
-  for (auto& a : adj_) std::sort(a.begin(), a.end());
+  // An edge counts only when both ends list it.
+  adj_.assign(names_.size(), {});
+  for (size_t i = 0; i < names_.size(); ++i)
+    for (int j : out[i])
+      if (std::binary_search(out[j].begin(), out[j].end(), static_cast<int>(i)))
+        adj_[i].push_back(j);
   trees_.clear();
   const Tree& t = tree_from(index_.at(self_));
   dist_ = t.dist;
