@@ -259,11 +259,19 @@ void MeshCore::forget_conn(ConnId id, ChannelFailure failure, const std::string&
   conns_.erase(it);
   if (failure != ChannelFailure::kNone) {
     ++metrics_.handshake_failures[static_cast<size_t>(failure)];
-    if (!c.outbound)
+    // A refused peer keeps retrying; log it once per source host and quarter hour, count always.
+    std::string host = host_of(c.address);
+    auto last = inbound_failure_logged_.find(host);
+    if (!c.outbound &&
+        (last == inbound_failure_logged_.end() || now_ms - last->second >= kRelogAfterMs)) {
+      inbound_failure_logged_[host] = now_ms;
       log(LogLevel::kWarn,
-          failure == ChannelFailure::kAuthentication
-              ? "peer at " + c.address + ": authentication failed, do both hosts use the same secret?"
-              : "connection from " + c.address + " refused: " + detail);
+          (failure == ChannelFailure::kAuthentication
+               ? "peer at " + c.address +
+                     ": authentication failed, do both hosts use the same secret?"
+               : "connection from " + c.address + " refused: " + detail) +
+              " (repeats from this host are counted in /metrics, not logged)");
+    }
   }
   bool was_established = c.state == ConnState::kEstablished;
   if (was_established) {

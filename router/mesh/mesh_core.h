@@ -166,6 +166,8 @@ class MeshCore : public GossipSender {
   // Earliest retry among attempts that are waiting (recomputed by dial_due, lowered on change).
   int64_t next_dial_ms_ = kNoDeadline;
   PeerRecord published_;  // our record as last broadcast: the base of the next delta
+  static constexpr int64_t kRelogAfterMs = 15 * 60 * 1000;
+  std::unordered_map<std::string, int64_t> inbound_failure_logged_;  // host -> when last logged
   std::mt19937_64 rng_;
   MeshMetrics metrics_;
 };
