@@ -332,6 +332,9 @@ void MeshCore::on_message(ConnId id, ByteView message, int64_t now_ms) {
         forget_conn(id, ChannelFailure::kNone, "closed by peer: " + reason, now_ms);
         return;
       }
+      case MeshMessageType::kFrames:
+        if (frame_sink_) frame_sink_(c.remote.name, m.payload, now_ms);
+        return;
       default:
         deliver_gossip(id, c, m, message.size(), now_ms);
     }
@@ -602,6 +605,25 @@ std::vector<std::string> MeshCore::forget(const std::vector<std::string>& peers,
   }
   notify_targets();
   return targets();
+}
+
+std::optional<ConnId> MeshCore::connection_of(PeerName p) const {
+  auto it = by_peer_.find(p);
+  if (it == by_peer_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string MeshCore::address_of(PeerName neighbor) const {
+  auto it = by_peer_.find(neighbor);
+  if (it == by_peer_.end()) return "";
+  return conns_.at(it->second).address;
+}
+
+bool MeshCore::send_frames(PeerName neighbor, ByteView batch) {
+  auto it = by_peer_.find(neighbor);
+  if (it == by_peer_.end()) return false;
+  send_raw(it->second, encode_frames(batch), {}, now_ms_);
+  return true;
 }
 
 std::vector<PeerName> MeshCore::neighbors() const {

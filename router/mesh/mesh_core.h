@@ -6,6 +6,7 @@
 // The adapter owns sockets and ControlChannels. It reports events (on_inbound, on_established,
 // on_message, on_closed) with the current time and carries out the MeshIo actions (dial, send,
 // close). Time only enters through `now_ms` arguments; randomness through the seed.
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,6 +109,14 @@ class MeshCore : public GossipSender {
   std::vector<ConnectionStatus> connection_statuses() const;
   std::vector<PeerName> neighbors() const;
   bool is_connected_to(PeerName p) const { return by_peer_.count(p) > 0; }
+  std::optional<ConnId> connection_of(PeerName p) const;
+  std::string address_of(PeerName neighbor) const;  // "ip:port" of the control connection
+
+  // The data plane's fallback when UDP to a neighbour does not work: frame batches ride the
+  // (already encrypted) control connection.
+  using FrameSink = std::function<void(PeerName from, ByteView batch, int64_t now_ms)>;
+  void set_frame_sink(FrameSink sink) { frame_sink_ = std::move(sink); }
+  bool send_frames(PeerName neighbor, ByteView batch);
 
  private:
   enum class ConnState { kConnecting, kHandshaking, kEstablished };
@@ -170,6 +179,7 @@ class MeshCore : public GossipSender {
   std::unordered_map<std::string, int64_t> inbound_failure_logged_;  // host -> when last logged
   std::mt19937_64 rng_;
   MeshMetrics metrics_;
+  FrameSink frame_sink_;
 };
 
 }  // namespace weft

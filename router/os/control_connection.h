@@ -35,6 +35,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   void send(Bytes message);
   // Flushes what is queued, then closes; reports nothing more.
   void close();
+  const ControlChannel& channel() const { return channel_; }
 
  private:
   void read();

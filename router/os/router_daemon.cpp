@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <nlohmann/json.hpp>
@@ -18,7 +20,8 @@ RouterDaemon::RouterDaemon(RouterOptions opts)
       acceptor_(io_),
       timer_(io_),
       signals_(io_, SIGTERM, SIGINT),
-      epoch_(std::chrono::steady_clock::now()) {
+      epoch_(std::chrono::steady_clock::now()),
+      udp_(io_) {
   info_.encryption = opts_.encryption;
   info_.port = opts_.self.port;
   info_.discovery = opts_.discovery;
@@ -28,6 +31,15 @@ RouterDaemon::RouterDaemon(RouterOptions opts)
   cfg.default_port = 6783;
   randombytes_buf(&cfg.seed, sizeof cfg.seed);
   mesh_ = std::make_unique<MeshCore>(cfg, *this);
+  routes_.mesh = mesh_.get();
+  uint64_t dp_seed;
+  randombytes_buf(&dp_seed, sizeof dp_seed);
+  dp_ = std::make_unique<DataplaneCore>(opts_.self.name, opts_.self.port, *mesh_, routes_, *this,
+                                        dp_seed);
+  mesh_->register_channel(std::string(DataplaneCore::kChannel), dp_.get());
+  mesh_->set_frame_sink([this](PeerName from, ByteView batch, int64_t now) {
+    dp_->on_fallback(from, batch, now);
+  });
 }
 
 RouterDaemon::~RouterDaemon() {
@@ -84,6 +96,8 @@ void RouterDaemon::run() {
   http_->listen_unix(opts_.datadir + "/api.sock");
   if (!opts_.http_addr.empty()) http_->listen_tcp(opts_.http_addr);
 
+  start_dataplane();
+
   std::vector<std::string> targets = load_targets();
   for (const auto& p : opts_.peers) targets.push_back(p);
   spdlog::info("weft router {} starting: peer {}({}), port {}, encryption {}, discovery {}",
@@ -134,7 +148,7 @@ void RouterDaemon::accept() {
 }
 
 void RouterDaemon::rearm_timer() {
-  int64_t d = mesh_->next_deadline();
+  int64_t d = std::min(mesh_->next_deadline(), dp_->next_deadline());
   if (d == timer_at_) return;
   timer_at_ = d;
   timer_.expires_at(epoch_ + std::chrono::milliseconds(d));
@@ -142,6 +156,7 @@ void RouterDaemon::rearm_timer() {
     if (ec || d != timer_at_) return;
     timer_at_ = -1;
     mesh_->on_timer(now_ms());
+    dp_->on_timer(now_ms());
     rearm_timer();
   });
 }
@@ -158,6 +173,15 @@ void RouterDaemon::send(ConnId id, Bytes message) {
 }
 
 void RouterDaemon::close(ConnId id) {
+  auto cp = conn_peer_.find(id);
+  if (cp != conn_peer_.end()) {
+    PeerName p = cp->second;
+    conn_peer_.erase(cp);
+    // Closed by the mesh (dead, duplicate...): the data session goes with it unless another
+    // connection to the peer is current.
+    auto cur = mesh_->connection_of(p);
+    if (!cur || *cur == id) dp_->neighbor_down(p);
+  }
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   it->second->close();
@@ -191,6 +215,17 @@ void RouterDaemon::connection_handshaking(ConnId id) {
 
 void RouterDaemon::connection_established(ConnId id, const PeerHello& remote) {
   mesh_->on_established(id, remote, now_ms());
+  auto conn = conns_.find(id);
+  if (mesh_->connection_of(remote.name) == id && conn != conns_.end()) {
+    // This connection carries the mesh to `remote` now: its handshake keys the data plane.
+    conn_peer_[id] = remote.name;
+    std::string addr = mesh_->address_of(remote.name);
+    std::string ip = addr.substr(0, addr.rfind(':'));
+    if (!ip.empty() && ip.front() == '[') ip = ip.substr(1, ip.size() - 2);
+    const ControlChannel& ch = conn->second->channel();
+    dp_->set_neighbor_keys(remote.name, ch.dataplane_send_key(), ch.dataplane_recv_key(), ip,
+                           now_ms());
+  }
   rearm_timer();
 }
 
@@ -202,6 +237,11 @@ void RouterDaemon::connection_message(ConnId id, ByteView message) {
 void RouterDaemon::connection_closed(ConnId id, ChannelFailure failure, const std::string& why) {
   conns_.erase(id);
   mesh_->on_closed(id, failure, why, now_ms());
+  auto cp = conn_peer_.find(id);
+  if (cp != conn_peer_.end()) {
+    if (!mesh_->connection_of(cp->second)) dp_->neighbor_down(cp->second);
+    conn_peer_.erase(cp);
+  }
   rearm_timer();
 }
 
@@ -211,10 +251,47 @@ HttpResponse RouterDaemon::handle(const HttpRequest& req) {
   auto error = [](int status, const std::string& msg) {
     return HttpResponse{status, "application/json", nlohmann::json{{"error", msg}}.dump()};
   };
-  if (req.path == "/status" && req.method == "GET")
-    return {200, "application/json", status_json(*mesh_, info_).dump()};
-  if (req.path == "/metrics" && req.method == "GET")
-    return {200, "text/plain; version=0.0.4", metrics_text(*mesh_, info_)};
+  if (req.path == "/status" && req.method == "GET") {
+    auto j = status_json(*mesh_, info_);
+    j["dataplane"] = dataplane_json();
+    return {200, "application/json", j.dump()};
+  }
+  if (req.path == "/metrics" && req.method == "GET") {
+    std::string m = metrics_text(*mesh_, info_);
+    const DataplaneCounters& c = dp_->counters();
+    const ForwarderCounters& f = dp_->forwarding();
+    auto counter = [&](const std::string& name, const std::string& help, uint64_t v) {
+      m += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
+           std::to_string(v) + "\n";
+    };
+    m += "# HELP weft_dataplane_dropped_total Data-plane datagrams and frames dropped, by reason.\n"
+         "# TYPE weft_dataplane_dropped_total counter\n";
+    for (auto [reason, v] : std::initializer_list<std::pair<const char*, uint64_t>>{
+             {"malformed", c.dropped_malformed},
+             {"unknown_session", c.dropped_unknown_session},
+             {"authentication", c.dropped_auth},
+             {"replay", c.dropped_replay},
+             {"no_session", c.dropped_no_session},
+             {"spoofed_source", f.dropped_spoofed},
+             {"no_route", f.dropped_no_route}})
+      m += "weft_dataplane_dropped_total{reason=\"" + std::string(reason) + "\"} " +
+           std::to_string(v) + "\n";
+    counter("weft_dataplane_udp_received_total", "Authenticated UDP datagrams received.", c.udp_rx);
+    counter("weft_dataplane_udp_sent_total", "UDP datagrams sent.", c.udp_tx);
+    counter("weft_dataplane_fallback_sent_total",
+            "Frame batches sent over the control connection because UDP did not work.",
+            c.fallback_tx);
+    counter("weft_dataplane_fallback_received_total",
+            "Frame batches received over the control connection.", c.fallback_rx);
+    counter("weft_dataplane_frames_relayed_total", "Frames relayed for other peers.", f.relayed);
+    counter("weft_dataplane_frames_flooded_total", "Frames flooded along broadcast trees.",
+            f.flooded);
+    counter("weft_dataplane_frames_delivered_total", "Frames injected into the local bridge.",
+            f.delivered);
+    counter("weft_dataplane_tap_write_drops_total", "Frames the TAP device would not take.",
+            tap_write_drops_);
+    return {200, "text/plain; version=0.0.4", m};
+  }
   if ((req.path == "/connect" || req.path == "/forget") && req.method == "POST") {
     std::vector<std::string> peers;
     bool replace = false;
@@ -235,6 +312,117 @@ HttpResponse RouterDaemon::handle(const HttpRequest& req) {
     }
   }
   return error(404, "no such endpoint: " + req.method + " " + req.path);
+}
+
+}  // namespace weft
+
+namespace weft {
+
+void RouterDaemon::start_dataplane() {
+  mtu_ = opts_.mtu > 0 ? opts_.mtu : underlay_mtu() - kOverlayOverhead;
+  tap_ = std::make_unique<TapDevice>("weft-tap", opts_.bridge, mtu_);
+  tap_sd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(tap_->fd()));
+  boost::system::error_code ec;
+  udp_.open(asio::ip::udp::v4());
+  udp_.bind(asio::ip::udp::endpoint(asio::ip::udp::v4(), opts_.self.port), ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on UDP port " + std::to_string(opts_.self.port) +
+                             ": " + ec.message());
+  udp_.non_blocking(true);
+  spdlog::info("data plane: bridge {} with TAP port {}, overlay MTU {}, UDP port {}, {}",
+               opts_.bridge, tap_->name(), mtu_, opts_.self.port,
+               best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM"
+                                                             : "ChaCha20-Poly1305");
+  read_tap();
+  read_udp();
+}
+
+void RouterDaemon::read_tap() {
+  tap_sd_->async_wait(asio::posix::stream_descriptor::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (ec) return;
+                        int64_t now = now_ms();
+                        for (int i = 0; i < 64; ++i) {
+                          ssize_t n = ::read(tap_->fd(), tap_buf_.data(), tap_buf_.size());
+                          if (n <= ssize_t(kVnetHdrLen)) break;
+                          dp_->on_local_frame(ByteView(tap_buf_.data(), kVnetHdrLen),
+                                              ByteView(tap_buf_.data() + kVnetHdrLen,
+                                                       size_t(n) - kVnetHdrLen),
+                                              now);
+                        }
+                        read_tap();
+                      });
+}
+
+void RouterDaemon::read_udp() {
+  udp_.async_wait(asio::ip::udp::socket::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec) return;
+    int64_t now = now_ms();
+    for (int i = 0; i < 64; ++i) {
+      boost::system::error_code rec;
+      size_t n = udp_.receive_from(asio::buffer(udp_buf_), udp_from_, 0, rec);
+      if (rec) break;
+      UdpEndpoint from;
+      auto a = udp_from_.address();
+      if (a.is_v4()) {
+        auto b = a.to_v4().to_bytes();
+        std::copy(b.begin(), b.end(), from.ip.begin());
+      } else {
+        auto b = a.to_v6().to_bytes();
+        std::copy(b.begin(), b.end(), from.ip.begin());
+        from.v6 = true;
+      }
+      from.port = udp_from_.port();
+      dp_->on_udp(from, ByteView(udp_buf_.data(), n), now);
+    }
+    rearm_timer();
+    read_udp();
+  });
+}
+
+void RouterDaemon::send_udp(const UdpEndpoint& to, ByteView datagram) {
+  asio::ip::udp::endpoint ep;
+  if (to.v6) {
+    asio::ip::address_v6::bytes_type b;
+    std::copy(to.ip.begin(), to.ip.end(), b.begin());
+    ep = asio::ip::udp::endpoint(asio::ip::address_v6(b), to.port);
+  } else {
+    asio::ip::address_v4::bytes_type b;
+    std::copy(to.ip.begin(), to.ip.begin() + 4, b.begin());
+    ep = asio::ip::udp::endpoint(asio::ip::address_v4(b), to.port);
+  }
+  boost::system::error_code ec;
+  udp_.send_to(asio::buffer(datagram.data(), datagram.size()), ep, 0, ec);
+  if (ec) ++udp_send_errors_;
+}
+
+void RouterDaemon::send_fallback(PeerName neighbor, ByteView batch) {
+  mesh_->send_frames(neighbor, batch);
+}
+
+void RouterDaemon::inject(ByteView vnet, ByteView frame) {
+  iovec iov[2] = {{const_cast<uint8_t*>(vnet.data()), vnet.size()},
+                  {const_cast<uint8_t*>(frame.data()), frame.size()}};
+  if (::writev(tap_->fd(), iov, 2) < 0) ++tap_write_drops_;
+}
+
+nlohmann::json RouterDaemon::dataplane_json() {
+  nlohmann::json j;
+  j["bridge"] = opts_.bridge;
+  j["mtu"] = mtu_;
+  j["cipher"] = best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM" : "ChaCha20-Poly1305";
+  nlohmann::json paths = nlohmann::json::array();
+  for (const NeighborPath& p : dp_->paths(now_ms())) {
+    const PeerRecord* r = mesh_->topology().find(p.peer);
+    paths.push_back({{"peer", format_peer_name(p.peer)},
+                     {"nickname", r ? r->nickname : ""},
+                     {"session", p.session},
+                     {"path", !p.session ? "none" : p.udp ? "udp" : "tcp (UDP not working)"},
+                     {"endpoint", p.endpoint}});
+  }
+  j["paths"] = paths;
+  j["macs"] = dp_->macs().size();
+  return j;
 }
 
 }  // namespace weft

@@ -5,6 +5,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -16,7 +18,9 @@
 #include "router/api/http_server.h"
 #include "router/api/status_json.h"
 #include "router/mesh/mesh_core.h"
+#include "router/dataplane/dataplane_core.h"
 #include "router/os/control_connection.h"
+#include "router/os/tap_device.h"
 
 namespace weft {
 
@@ -28,9 +32,17 @@ struct RouterOptions {
   bool discovery = true;
   std::string http_addr;  // loopback only; empty: unix socket only
   std::vector<std::string> peers;
+  std::string bridge = "weft";
+  int mtu = 0;  // overlay MTU; 0: the underlay's minus the encapsulation overhead
 };
 
-class RouterDaemon : public MeshIo, public ControlConnection::Events {
+// Every byte weft adds around an inner Ethernet frame on an IPv4 underlay: IPv4 + UDP headers,
+// the datagram header and AEAD tag, the frame batch header, one frame's length and virtio
+// header, and the inner Ethernet header itself (the overlay MTU counts from the inner IP header).
+constexpr int kOverlayOverhead = 20 + 8 + int(kDataOverhead) + int(kFrameBatchHeaderLen) +
+                                 int(kFrameItemOverhead) + int(kEthHdrLen);
+
+class RouterDaemon : public MeshIo, public ControlConnection::Events, public DataplaneIo {
  public:
   explicit RouterDaemon(RouterOptions opts);
   ~RouterDaemon() override;
@@ -43,6 +55,11 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events {
   void close(ConnId id) override;
   void log(LogLevel level, const std::string& message) override;
   void targets_changed(const std::vector<std::string>& targets) override;
+
+  // DataplaneIo
+  void send_udp(const UdpEndpoint& to, ByteView datagram) override;
+  void send_fallback(PeerName neighbor, ByteView batch) override;
+  void inject(ByteView vnet, ByteView frame) override;
 
   // ControlConnection::Events
   void connection_handshaking(ConnId id) override;
@@ -57,6 +74,18 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events {
   ControlChannel::Config channel_config(bool initiator) const;
   HttpResponse handle(const HttpRequest& req);
   std::vector<std::string> load_targets() const;
+  void start_dataplane();
+  void read_tap();
+  void read_udp();
+  nlohmann::json dataplane_json();
+
+  struct TopologyRoutes : ForwardingRoutes {
+    MeshCore* mesh = nullptr;
+    std::optional<PeerName> next_hop(PeerName dst) override { return mesh->topology().next_hop(dst); }
+    std::vector<PeerName> broadcast_children(PeerName src) override {
+      return mesh->topology().broadcast_children(src);
+    }
+  };
 
   RouterOptions opts_;
   boost::asio::io_context io_;
@@ -69,6 +98,17 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events {
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
   int64_t timer_at_ = -1;
   RouterInfo info_;
+  TopologyRoutes routes_;
+  std::unique_ptr<DataplaneCore> dp_;
+  std::unique_ptr<TapDevice> tap_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> tap_sd_;
+  boost::asio::ip::udp::socket udp_;
+  std::map<ConnId, PeerName> conn_peer_;
+  int mtu_ = 0;
+  std::vector<uint8_t> tap_buf_ = std::vector<uint8_t>(65536 + 64);
+  std::vector<uint8_t> udp_buf_ = std::vector<uint8_t>(65536 + 64);
+  boost::asio::ip::udp::endpoint udp_from_;
+  uint64_t tap_write_drops_ = 0, udp_send_errors_ = 0;
 };
 
 }  // namespace weft

@@ -45,6 +45,12 @@ Bytes encode_gossip_broadcast(std::string_view channel, PeerName src, ByteView p
   return b;
 }
 
+Bytes encode_frames(ByteView batch) {
+  Bytes b = start(MeshMessageType::kFrames, batch.size());
+  ByteWriter(b).raw(batch);
+  return b;
+}
+
 static PeerName read_peer(ByteReader& r) {
   PeerName n = r.u64();
   if (n & ~kPeerNameMask) throw DecodeError("peer name out of range");
@@ -79,6 +85,9 @@ MeshMessage decode_mesh_message(ByteView in) {
       m.type = MeshMessageType::kGossipBroadcast;
       m.text = r.str16(kMaxChannelNameLen);
       m.src = read_peer(r);
+      break;
+    case MeshMessageType::kFrames:
+      m.type = MeshMessageType::kFrames;
       break;
     default:
       throw DecodeError("unknown mesh message type " + std::to_string(t));

@@ -8,6 +8,7 @@
 //   kGossipNeighbor   str16 channel, payload     for the direct neighbour only
 //   kGossipUnicast    str16 channel, u64 src, u64 dst, payload   routed hop by hop
 //   kGossipBroadcast  str16 channel, u64 src, payload            forwarded along src's tree
+//   kFrames           payload = a data-plane frame batch, when UDP to this neighbour fails
 // payload = the rest of the message.
 #include <string>
 #include <variant>
@@ -23,6 +24,7 @@ enum class MeshMessageType : uint8_t {
   kGossipNeighbor = 3,
   kGossipUnicast = 4,
   kGossipBroadcast = 5,
+  kFrames = 6,
 };
 
 constexpr size_t kMaxChannelNameLen = 64;
@@ -41,6 +43,7 @@ Bytes encode_gossip_neighbor(std::string_view channel, ByteView payload);
 Bytes encode_gossip_unicast(std::string_view channel, PeerName src, PeerName dst,
                             ByteView payload);
 Bytes encode_gossip_broadcast(std::string_view channel, PeerName src, ByteView payload);
+Bytes encode_frames(ByteView batch);
 // Throws DecodeError. The result's payload views into `in`.
 MeshMessage decode_mesh_message(ByteView in);
 

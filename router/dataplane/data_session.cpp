@@ -1,0 +1,165 @@
+#include "router/dataplane/data_session.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+namespace weft {
+
+namespace {
+void put_u32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+}
+void put_u64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+}
+uint64_t get_u64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
+}
+void nonce_of(uint64_t counter, uint8_t out[12]) {
+  std::memset(out, 0, 4);
+  put_u64(out + 4, counter);
+}
+}  // namespace
+
+DataCipher best_local_cipher() {
+  if (sodium_init() < 0) return DataCipher::kChaCha20Poly1305;
+  return crypto_aead_aes256gcm_is_available() ? DataCipher::kAes256Gcm
+                                              : DataCipher::kChaCha20Poly1305;
+}
+
+std::optional<DatagramHeader> parse_datagram_header(ByteView d) {
+  if (d.size() < kDataOverhead) return std::nullopt;
+  DatagramHeader h;
+  h.type = d[0];
+  h.epoch = d[1];
+  if (h.type != kDatagramData || d[2] != 0 || d[3] != 0) return std::nullopt;
+  h.receiver_id = uint32_t(d[4]) << 24 | uint32_t(d[5]) << 16 | uint32_t(d[6]) << 8 | d[7];
+  h.counter = get_u64(d.data() + 8);
+  return h;
+}
+
+DataSession::DataSession(DataCipher cipher, const noise::Key& send_key,
+                         const noise::Key& recv_key, uint32_t peer_receiver_id, int64_t now_ms,
+                         DataSessionLimits limits)
+    : cipher_(cipher),
+      limits_(limits),
+      peer_receiver_id_(peer_receiver_id),
+      send_key_(send_key),
+      send_epoch_started_ms_(now_ms) {
+  current_.key = recv_key;
+  current_.valid = true;
+}
+
+DataSession::~DataSession() {
+  noise::wipe(send_key_);
+  noise::wipe(current_.key);
+  noise::wipe(previous_.key);
+}
+
+void DataSession::ratchet(noise::Key& k) {
+  noise::Hash a, b;
+  noise::hkdf(k, as_bytes("weft dataplane rekey"), a, b);
+  noise::wipe(k);
+  k = a;
+  noise::wipe(a);
+  noise::wipe(b);
+}
+
+void DataSession::seal_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView pt,
+                           uint8_t* out) {
+  uint8_t nonce[12];
+  nonce_of(counter, nonce);
+  unsigned long long clen = 0;
+  if (cipher_ == DataCipher::kAes256Gcm)
+    crypto_aead_aes256gcm_encrypt(out, &clen, pt.data(), pt.size(), ad.data(), ad.size(), nullptr,
+                                  nonce, k.data());
+  else
+    crypto_aead_chacha20poly1305_ietf_encrypt(out, &clen, pt.data(), pt.size(), ad.data(),
+                                              ad.size(), nullptr, nonce, k.data());
+}
+
+bool DataSession::open_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView ct,
+                           uint8_t* out) {
+  uint8_t nonce[12];
+  nonce_of(counter, nonce);
+  unsigned long long mlen = 0;
+  if (cipher_ == DataCipher::kAes256Gcm)
+    return crypto_aead_aes256gcm_decrypt(out, &mlen, nullptr, ct.data(), ct.size(), ad.data(),
+                                         ad.size(), nonce, k.data()) == 0;
+  return crypto_aead_chacha20poly1305_ietf_decrypt(out, &mlen, nullptr, ct.data(), ct.size(),
+                                                   ad.data(), ad.size(), nonce, k.data()) == 0;
+}
+
+void DataSession::seal(ByteView plaintext, Bytes& out, int64_t now_ms) {
+  if (send_counter_ >= limits_.rekey_after_packets ||
+      now_ms - send_epoch_started_ms_ >= limits_.rekey_after_ms) {
+    ratchet(send_key_);
+    ++send_epoch_;
+    send_counter_ = 0;
+    send_epoch_started_ms_ = now_ms;
+  }
+  out.resize(kDataHeaderLen + plaintext.size() + kDataTagLen);
+  uint8_t* h = out.data();
+  h[0] = kDatagramData;
+  h[1] = send_epoch_;
+  h[2] = h[3] = 0;
+  put_u32(h + 4, peer_receiver_id_);
+  put_u64(h + 8, send_counter_);
+  seal_raw(send_key_, ByteView(h, kDataHeaderLen), send_counter_, plaintext,
+           h + kDataHeaderLen);
+  ++send_counter_;
+}
+
+DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64_t now_ms) {
+  auto h = parse_datagram_header(datagram);
+  if (!h) return OpenResult::kMalformed;
+  if (previous_.valid && now_ms >= previous_.retire_at_ms) {
+    noise::wipe(previous_.key);
+    previous_.valid = false;
+  }
+  RecvKey* rk = nullptr;
+  noise::Key next{};
+  bool advancing = false;
+  if (h->epoch == current_.epoch) {
+    rk = &current_;
+  } else if (previous_.valid && h->epoch == previous_.epoch) {
+    rk = &previous_;
+  } else if (h->epoch == static_cast<uint8_t>(current_.epoch + 1)) {
+    // The sender moved to the next epoch: derive it, but commit only if the datagram opens.
+    next = current_.key;
+    ratchet(next);
+    advancing = true;
+  } else {
+    return OpenResult::kUnknownEpoch;
+  }
+  if (rk && !rk->window.check(h->counter)) return OpenResult::kReplay;
+  ByteView ad = datagram.subspan(0, kDataHeaderLen);
+  ByteView ct = datagram.subspan(kDataHeaderLen);
+  plain.resize(ct.size() - kDataTagLen);
+  if (!open_raw(rk ? rk->key : next, ad, h->counter, ct, plain.data())) {
+    noise::wipe(next);
+    plain.clear();
+    return OpenResult::kAuthFailed;
+  }
+  if (advancing) {
+    noise::wipe(previous_.key);
+    previous_ = std::move(current_);
+    previous_.retire_at_ms = now_ms + limits_.keep_old_key_ms;
+    current_.key = next;
+    current_.epoch = static_cast<uint8_t>(previous_.epoch + 1);
+    current_.window.reset();
+    current_.valid = true;
+    noise::wipe(next);
+    rk = &current_;
+  }
+  if (!rk->window.update(h->counter)) {
+    plain.clear();
+    return OpenResult::kReplay;
+  }
+  return OpenResult::kOk;
+}
+
+}  // namespace weft

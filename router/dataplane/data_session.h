@@ -1,0 +1,91 @@
+#pragma once
+// One direction pair of the encrypted UDP tunnel to a directly connected peer, without I/O.
+// Keys come from that peer's control handshake (ControlChannel::dataplane_*_key), so a peer
+// without the cluster secret never gets a session.
+//
+// Datagram (all integers big-endian), the 16-byte header is the AEAD's associated data:
+//   u8 type (1 = data)  u8 key epoch  u16 zero  u32 receiver session id  u64 counter
+//   ciphertext + 16-byte tag
+// The nonce is the counter (never repeats within an epoch); the receiver checks its replay window
+// before and updates it only after the datagram authenticates. Rekeying is a one-way ratchet per
+// direction: epoch n+1's key = HKDF(epoch n's key); the sender moves on after kRekeyAfterPackets
+// or kRekeyAfterMs, the receiver follows when it sees the next epoch and keeps the previous key
+// a little longer for datagrams still in flight, then erases it. No round trip, no lost traffic,
+// and a key leaked today cannot decrypt yesterday's epochs.
+#include <cstdint>
+#include <optional>
+
+#include "common/bytes.h"
+#include "router/crypto/noise.h"
+#include "router/dataplane/replay_window.h"
+
+namespace weft {
+
+enum class DataCipher : uint8_t { kChaCha20Poly1305 = 1, kAes256Gcm = 2 };
+
+// AES-256-GCM when this CPU has AES-NI (libsodium only offers it then), else ChaCha20-Poly1305.
+DataCipher best_local_cipher();
+
+constexpr size_t kDataHeaderLen = 16;
+constexpr size_t kDataTagLen = 16;
+constexpr size_t kDataOverhead = kDataHeaderLen + kDataTagLen;
+constexpr uint8_t kDatagramData = 1;
+
+struct DataSessionLimits {
+  uint64_t rekey_after_packets = uint64_t(1) << 32;
+  int64_t rekey_after_ms = 2 * 60 * 1000;
+  int64_t keep_old_key_ms = 10 * 1000;
+};
+
+// What open() says about a datagram: the session to use is found by receiver id first.
+struct DatagramHeader {
+  uint8_t type = 0;
+  uint8_t epoch = 0;
+  uint32_t receiver_id = 0;
+  uint64_t counter = 0;
+};
+// Parses the fixed header; nullopt when too short or not a data datagram.
+std::optional<DatagramHeader> parse_datagram_header(ByteView datagram);
+
+class DataSession {
+ public:
+  DataSession(DataCipher cipher, const noise::Key& send_key, const noise::Key& recv_key,
+              uint32_t peer_receiver_id, int64_t now_ms, DataSessionLimits limits = {});
+  ~DataSession();
+  DataSession(const DataSession&) = delete;
+  DataSession& operator=(const DataSession&) = delete;
+
+  // Seals `plaintext` into `out` (cleared first). `out` should have capacity for
+  // plaintext + kDataOverhead so that no allocation happens.
+  void seal(ByteView plaintext, Bytes& out, int64_t now_ms);
+
+  enum class OpenResult { kOk, kMalformed, kReplay, kAuthFailed, kUnknownEpoch };
+  // Opens a datagram addressed to this session into `plain` (cleared first).
+  OpenResult open(ByteView datagram, Bytes& plain, int64_t now_ms);
+
+  uint8_t send_epoch() const { return send_epoch_; }
+  uint64_t sent_in_epoch() const { return send_counter_; }
+
+ private:
+  struct RecvKey {
+    noise::Key key{};
+    uint8_t epoch = 0;
+    ReplayWindow window;
+    bool valid = false;
+    int64_t retire_at_ms = 0;  // for the previous key
+  };
+  void ratchet(noise::Key& k);
+  void seal_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView pt, uint8_t* out);
+  bool open_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView ct, uint8_t* out);
+
+  DataCipher cipher_;
+  DataSessionLimits limits_;
+  uint32_t peer_receiver_id_;
+  noise::Key send_key_{};
+  uint8_t send_epoch_ = 0;
+  uint64_t send_counter_ = 0;
+  int64_t send_epoch_started_ms_;
+  RecvKey current_, previous_;
+};
+
+}  // namespace weft

@@ -1,0 +1,244 @@
+#include "router/dataplane/dataplane_core.h"
+
+#include <arpa/inet.h>
+
+namespace weft {
+
+namespace {
+constexpr uint8_t kHello = 1;
+constexpr uint8_t kCipherChaCha = 1, kCipherAes = 2;
+const uint8_t kZeroVnet[kVnetHdrLen] = {};
+}  // namespace
+
+std::string UdpEndpoint::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(v6 ? AF_INET6 : AF_INET, ip.data(), buf, sizeof buf);
+  return v6 ? "[" + std::string(buf) + "]:" + std::to_string(port)
+            : std::string(buf) + ":" + std::to_string(port);
+}
+
+std::optional<UdpEndpoint> parse_udp_endpoint(const std::string& host, uint16_t port) {
+  UdpEndpoint e;
+  e.port = port;
+  if (inet_pton(AF_INET, host.c_str(), e.ip.data()) == 1) return e;
+  if (inet_pton(AF_INET6, host.c_str(), e.ip.data()) == 1) {
+    e.v6 = true;
+    return e;
+  }
+  return std::nullopt;
+}
+
+DataplaneCore::DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gossip,
+                             ForwardingRoutes& routes, DataplaneIo& io, uint64_t seed)
+    : self_(self),
+      udp_port_(udp_port),
+      gossip_(gossip),
+      io_(io),
+      forwarder_(self, macs_, routes),
+      rng_(seed) {
+  batch_buf_.reserve(70000);
+  datagram_buf_.reserve(70000);
+  plain_buf_.reserve(70000);
+}
+
+uint32_t DataplaneCore::fresh_id() {
+  uint32_t id;
+  do {
+    id = static_cast<uint32_t>(rng_());
+  } while (id == 0 || by_id_.count(id));
+  return id;
+}
+
+void DataplaneCore::on_neighbor_up(PeerName peer, int64_t now_ms) {
+  now_ms_ = now_ms;
+  Neighbor& n = neighbors_[peer];
+  if (n.local_id) by_id_.erase(n.local_id);
+  // A new control connection means new keys: start the session over.
+  n.session.reset();
+  n.remote_id.reset();
+  n.local_id = fresh_id();
+  by_id_[n.local_id] = peer;
+  Bytes hello;
+  ByteWriter w(hello);
+  w.u8(kHello);
+  w.u32(n.local_id);
+  w.u16(udp_port_);
+  w.u8(best_local_cipher() == DataCipher::kAes256Gcm ? (kCipherAes | kCipherChaCha)
+                                                       : kCipherChaCha);
+  gossip_.send_neighbor(kChannel, peer, hello);
+}
+
+void DataplaneCore::set_neighbor_keys(PeerName peer, const noise::Key& send,
+                                      const noise::Key& recv, const std::string& ip,
+                                      int64_t now_ms) {
+  Neighbor& n = neighbors_[peer];
+  n.send_key = send;
+  n.recv_key = recv;
+  n.ip = ip;
+  n.session.reset();
+  maybe_start_session(peer, n, now_ms);
+}
+
+void DataplaneCore::neighbor_down(PeerName peer) {
+  auto it = neighbors_.find(peer);
+  if (it == neighbors_.end()) return;
+  by_id_.erase(it->second.local_id);
+  if (it->second.send_key) noise::wipe(*it->second.send_key);
+  if (it->second.recv_key) noise::wipe(*it->second.recv_key);
+  neighbors_.erase(it);
+}
+
+void DataplaneCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms) {
+  ByteReader r(payload);
+  if (r.u8() != kHello) throw DecodeError("unknown dataplane message");
+  uint32_t id = r.u32();
+  uint16_t port = r.u16();
+  uint8_t ciphers = r.u8();
+  r.expect_done();
+  if (id == 0 || port == 0 || !(ciphers & kCipherChaCha))
+    throw DecodeError("invalid dataplane hello");
+  Neighbor& n = neighbors_[from];
+  n.remote_id = id;
+  n.remote_port = port;
+  n.remote_ciphers = ciphers;
+  n.session.reset();
+  maybe_start_session(from, n, now_ms);
+}
+
+void DataplaneCore::maybe_start_session(PeerName, Neighbor& n, int64_t now_ms) {
+  if (n.session || !n.send_key || !n.recv_key || !n.remote_id) return;
+  bool aes = (n.remote_ciphers & kCipherAes) && best_local_cipher() == DataCipher::kAes256Gcm;
+  n.session = std::make_unique<DataSession>(
+      aes ? DataCipher::kAes256Gcm : DataCipher::kChaCha20Poly1305, *n.send_key, *n.recv_key,
+      *n.remote_id, now_ms);
+  if (!n.endpoint) n.endpoint = parse_udp_endpoint(n.ip, n.remote_port);
+}
+
+void DataplaneCore::transmit(PeerName peer, Neighbor& n, ByteView batch, bool udp_only) {
+  bool udp_ok = n.session && n.endpoint && now_ms_ - n.last_udp_rx_ms < kUdpFreshMs;
+  if ((udp_ok || udp_only) && n.session && n.endpoint) {
+    n.session->seal(batch, datagram_buf_, now_ms_);
+    io_.send_udp(*n.endpoint, datagram_buf_);
+    ++counters_.udp_tx;
+    return;
+  }
+  if (udp_only) return;
+  ++counters_.fallback_tx;
+  io_.send_fallback(peer, batch);
+}
+
+void DataplaneCore::send(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f) {
+  auto it = neighbors_.find(neighbor);
+  if (it == neighbors_.end()) {
+    ++counters_.dropped_no_session;
+    return;
+  }
+  batch_buf_.clear();
+  begin_frame_batch(batch_buf_, kBatchFrames, src, dst);
+  if (!append_frame(batch_buf_, f.vnet, f.frame)) return;
+  transmit(neighbor, it->second, batch_buf_, false);
+}
+
+void DataplaneCore::deliver_local(const FrameItem& f) { io_.inject(f.vnet, f.frame); }
+
+void DataplaneCore::on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms) {
+  now_ms_ = now_ms;
+  if (frame.size() < kEthHdrLen) return;
+  FrameItem f{vnet.size() == kVnetHdrLen ? vnet : ByteView(kZeroVnet, kVnetHdrLen), frame};
+  forwarder_.from_local(f, now_ms, *this);
+}
+
+void DataplaneCore::handle_batch(PeerName from, ByteView batch, int64_t now_ms) {
+  try {
+    decode_frame_batch(batch, decoded_);
+  } catch (const DecodeError&) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  if (decoded_.kind == kBatchProbe) return;
+  // Copy the views: forwarding reuses plain_buf_/batch_buf_ only for sending, and the decoded
+  // views point into `batch`, which stays valid for this call.
+  for (const FrameItem& f : decoded_.frames)
+    forwarder_.from_peer(from, decoded_.src, decoded_.dst, f, now_ms, *this);
+}
+
+void DataplaneCore::on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms) {
+  now_ms_ = now_ms;
+  auto h = parse_datagram_header(datagram);
+  if (!h) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  auto id = by_id_.find(h->receiver_id);
+  if (id == by_id_.end()) {
+    ++counters_.dropped_unknown_session;
+    return;
+  }
+  PeerName peer = id->second;
+  Neighbor& n = neighbors_.at(peer);
+  if (!n.session) {
+    ++counters_.dropped_no_session;
+    return;
+  }
+  switch (n.session->open(datagram, plain_buf_, now_ms)) {
+    case DataSession::OpenResult::kOk:
+      break;
+    case DataSession::OpenResult::kReplay:
+      ++counters_.dropped_replay;
+      return;
+    case DataSession::OpenResult::kAuthFailed:
+    case DataSession::OpenResult::kUnknownEpoch:
+      ++counters_.dropped_auth;
+      return;
+    case DataSession::OpenResult::kMalformed:
+      ++counters_.dropped_malformed;
+      return;
+  }
+  ++counters_.udp_rx;
+  n.last_udp_rx_ms = now_ms;
+  if (!n.endpoint || !(*n.endpoint == from)) {
+    // Authenticated, so the peer really is there now (NAT rebinding, new address).
+    n.endpoint = from;
+    ++counters_.endpoint_changes;
+  }
+  // plain_buf_ is reused by the next open; the batch is fully handled before that.
+  Bytes plain;
+  plain.swap(plain_buf_);
+  handle_batch(peer, plain, now_ms);
+  plain.swap(plain_buf_);
+}
+
+void DataplaneCore::on_fallback(PeerName from, ByteView batch, int64_t now_ms) {
+  now_ms_ = now_ms;
+  ++counters_.fallback_rx;
+  handle_batch(from, batch, now_ms);
+}
+
+void DataplaneCore::on_timer(int64_t now_ms) {
+  now_ms_ = now_ms;
+  if (now_ms < next_probe_ms_) return;
+  next_probe_ms_ = now_ms + kProbeIntervalMs;
+  for (auto& [peer, n] : neighbors_) {
+    if (!n.session) continue;
+    batch_buf_.clear();
+    begin_frame_batch(batch_buf_, kBatchProbe, self_, peer);
+    transmit(peer, n, batch_buf_, true);
+  }
+  macs_.expire(now_ms);
+}
+
+std::vector<NeighborPath> DataplaneCore::paths(int64_t now_ms) const {
+  std::vector<NeighborPath> out;
+  for (const auto& [peer, n] : neighbors_) {
+    NeighborPath p;
+    p.peer = peer;
+    p.session = n.session != nullptr;
+    p.udp = n.session && n.endpoint && now_ms - n.last_udp_rx_ms < kUdpFreshMs;
+    p.endpoint = n.endpoint ? n.endpoint->to_string() : "";
+    p.cipher = !n.session ? "" : "AEAD";
+    out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace weft

@@ -1,0 +1,123 @@
+#pragma once
+// The data plane's protocol logic, without I/O: one encrypted UDP session per directly connected
+// peer (keys from that peer's control handshake), the "dataplane" gossip channel that swaps
+// session ids and UDP ports, path choice (UDP while authenticated UDP keeps arriving from the
+// peer, else the encrypted control connection), periodic UDP probes, and the forwarder.
+//
+// A datagram that fails any check (unknown session id, replay, bad tag, malformed batch) is
+// dropped silently and counted; a peer's UDP endpoint moves only on an authenticated datagram.
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+#include "router/dataplane/data_session.h"
+#include "router/dataplane/forwarder.h"
+#include "router/mesh/gossip.h"
+
+namespace weft {
+
+struct UdpEndpoint {
+  std::array<uint8_t, 16> ip{};  // IPv4 in the first 4 bytes when !v6
+  bool v6 = false;
+  uint16_t port = 0;
+  bool operator==(const UdpEndpoint&) const = default;
+  std::string to_string() const;
+};
+std::optional<UdpEndpoint> parse_udp_endpoint(const std::string& host, uint16_t port);
+
+class DataplaneIo {
+ public:
+  virtual ~DataplaneIo() = default;
+  virtual void send_udp(const UdpEndpoint& to, ByteView datagram) = 0;
+  // Over the neighbour's control connection (MeshCore::send_frames).
+  virtual void send_fallback(PeerName neighbor, ByteView batch) = 0;
+  virtual void inject(ByteView vnet, ByteView frame) = 0;
+};
+
+struct DataplaneCounters {
+  uint64_t udp_rx = 0, udp_tx = 0, fallback_rx = 0, fallback_tx = 0;
+  uint64_t dropped_malformed = 0, dropped_unknown_session = 0, dropped_auth = 0;
+  uint64_t dropped_replay = 0, dropped_no_session = 0, endpoint_changes = 0;
+};
+
+struct NeighborPath {
+  PeerName peer = 0;
+  bool session = false;
+  bool udp = false;
+  std::string endpoint;
+  std::string cipher;
+};
+
+class DataplaneCore : public GossipChannel, private ForwardingSink {
+ public:
+  static constexpr std::string_view kChannel = "dataplane";
+  static constexpr int64_t kProbeIntervalMs = 1000;
+  static constexpr int64_t kUdpFreshMs = 4000;
+
+  DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gossip, ForwardingRoutes& routes,
+                DataplaneIo& io, uint64_t seed);
+
+  // The control connection to `peer` is (now) the one these keys and this IP belong to.
+  void set_neighbor_keys(PeerName peer, const noise::Key& send, const noise::Key& recv,
+                         const std::string& ip, int64_t now_ms);
+  void neighbor_down(PeerName peer);
+
+  void on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms);
+  void on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms);
+  void on_fallback(PeerName from, ByteView batch, int64_t now_ms);
+  void on_timer(int64_t now_ms);
+  int64_t next_deadline() const { return next_probe_ms_; }
+
+  // GossipChannel
+  void on_neighbor(PeerName from, ByteView payload, int64_t now_ms) override;
+  void on_unicast(PeerName, ByteView, int64_t) override {}
+  bool on_broadcast(PeerName, PeerName, ByteView, int64_t) override { return false; }
+  void on_neighbor_up(PeerName peer, int64_t now_ms) override;
+  void on_gossip_tick(PeerName, int64_t) override {}
+
+  const DataplaneCounters& counters() const { return counters_; }
+  const ForwarderCounters& forwarding() const { return forwarder_.counters(); }
+  std::vector<NeighborPath> paths(int64_t now_ms) const;
+  MacTable& macs() { return macs_; }
+
+ private:
+  struct Neighbor {
+    uint32_t local_id = 0;  // our receiver id for this peer's datagrams
+    std::optional<noise::Key> send_key, recv_key;
+    std::string ip;
+    std::optional<uint32_t> remote_id;
+    uint16_t remote_port = 0;
+    uint8_t remote_ciphers = 0;
+    std::unique_ptr<DataSession> session;
+    std::optional<UdpEndpoint> endpoint;
+    int64_t last_udp_rx_ms = -1'000'000;
+  };
+  void send(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f) override;
+  void deliver_local(const FrameItem& f) override;
+  void maybe_start_session(PeerName peer, Neighbor& n, int64_t now_ms);
+  void transmit(PeerName peer, Neighbor& n, ByteView batch, bool udp_only);
+  void handle_batch(PeerName from, ByteView batch, int64_t now_ms);
+  uint32_t fresh_id();
+
+  PeerName self_;
+  uint16_t udp_port_;
+  GossipSender& gossip_;
+  DataplaneIo& io_;
+  MacTable macs_;
+  Forwarder forwarder_;
+  std::unordered_map<PeerName, Neighbor> neighbors_;
+  std::unordered_map<uint32_t, PeerName> by_id_;
+  std::mt19937_64 rng_;
+  int64_t now_ms_ = 0;
+  int64_t next_probe_ms_ = 0;
+  DataplaneCounters counters_;
+  // Reused per packet so the hot path does not allocate.
+  Bytes batch_buf_, datagram_buf_, plain_buf_;
+  FrameBatch decoded_;
+};
+
+}  // namespace weft

@@ -1,0 +1,87 @@
+#include "router/os/tap_device.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "router/os/run_ip.h"
+
+namespace weft {
+
+static void sysctl_quiet(const std::string& key, const std::string& value) {
+  std::ofstream f("/proc/sys/" + key);  // absent when IPv6 is disabled: fine
+  if (f) f << value;
+}
+
+TapDevice::TapDevice(const std::string& name, const std::string& bridge, int mtu) : name_(name) {
+  fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd_ < 0) throw std::runtime_error(std::string("cannot open /dev/net/tun: ") + strerror(errno));
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd_, TUNSETIFF, &ifr) != 0) {
+    int e = errno;
+    ::close(fd_);
+    throw std::runtime_error("cannot create TAP device " + name + ": " + strerror(e));
+  }
+  int hdr = 10;
+  ioctl(fd_, TUNSETVNETHDRSZ, &hdr);
+  if (run_command({"ip", "link", "show", bridge}).status != 0)
+    run_or_throw({"ip", "link", "add", bridge, "type", "bridge"});
+  for (const std::string& dev : {bridge, name}) {
+    sysctl_quiet("net/ipv6/conf/" + dev + "/accept_ra", "0");
+    sysctl_quiet("net/ipv6/conf/" + dev + "/autoconf", "0");
+  }
+  run_or_throw({"ip", "link", "set", name, "mtu", std::to_string(mtu), "master", bridge, "up"});
+  run_or_throw({"ip", "link", "set", bridge, "mtu", std::to_string(mtu), "up"});
+}
+
+TapDevice::~TapDevice() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int underlay_mtu() {
+  std::ifstream routes("/proc/net/route");
+  std::string line, dev;
+  std::getline(routes, line);
+  while (std::getline(routes, line)) {
+    std::istringstream in(line);
+    std::string iface, dest;
+    in >> iface >> dest;
+    if (dest == "00000000") {
+      dev = iface;
+      break;
+    }
+  }
+  auto mtu_of = [](const std::string& iface) {
+    std::ifstream f("/sys/class/net/" + iface + "/mtu");
+    int m = 0;
+    f >> m;
+    return m;
+  };
+  if (!dev.empty() && mtu_of(dev) > 0) return mtu_of(dev);
+  int best = 0;
+  std::ifstream devs("/proc/net/dev");
+  std::getline(devs, line);
+  std::getline(devs, line);
+  while (std::getline(devs, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string iface = line.substr(0, colon);
+    iface.erase(0, iface.find_first_not_of(' '));
+    if (iface == "lo" || iface == "weft" || iface.rfind("weft", 0) == 0 ||
+        iface.rfind("vethwe", 0) == 0)
+      continue;
+    best = std::max(best, mtu_of(iface));
+  }
+  return best > 0 ? best : 1500;
+}
+
+}  // namespace weft
