@@ -20,6 +20,14 @@ int main(int argc, char** argv) {
   uint16_t port = 6783;
   bool no_encryption = false, no_discovery = false, debug = false;
   std::vector<std::string> peers;
+  std::string capture = "tap", bridge = "weft";
+  int mtu = 0;
+  app.add_option("--capture", capture, "Capture backend: tap (fast) or pcap (reference)")
+      ->check(CLI::IsMember({"tap", "pcap"}))
+      ->capture_default_str();
+  app.add_option("--bridge", bridge, "Bridge the workloads are on")->capture_default_str();
+  app.add_option("--mtu", mtu, "Overlay MTU (default: the underlay's minus weft's overhead)")
+      ->check(CLI::Range(576, 65000));
   app.add_option("--datadir", datadir, "Data directory")->capture_default_str();
   app.add_option("--name", name, "Peer name (six hex bytes); default: generated once");
   app.add_option("--nickname", nickname, "Human-friendly name; default: the hostname");
@@ -63,6 +71,9 @@ int main(int argc, char** argv) {
     o.discovery = !no_discovery;
     o.http_addr = http_addr;
     o.peers = peers;
+    o.capture = capture == "pcap" ? CaptureBackend::kPcap : CaptureBackend::kTap;
+    o.bridge = bridge;
+    o.mtu = mtu;
     if (o.encryption) {
       auto secret = read_file(datadir + "/secret");
       if (!secret || secret->empty())

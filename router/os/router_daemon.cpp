@@ -288,8 +288,8 @@ HttpResponse RouterDaemon::handle(const HttpRequest& req) {
             f.flooded);
     counter("weft_dataplane_frames_delivered_total", "Frames injected into the local bridge.",
             f.delivered);
-    counter("weft_dataplane_tap_write_drops_total", "Frames the TAP device would not take.",
-            tap_write_drops_);
+    counter("weft_dataplane_device_write_drops_total",
+            "Frames the capture device (TAP or pcap) would not take.", device_->write_drops());
     return {200, "text/plain; version=0.0.4", m};
   }
   if ((req.path == "/connect" || req.path == "/forget") && req.method == "POST") {
@@ -320,8 +320,7 @@ namespace weft {
 
 void RouterDaemon::start_dataplane() {
   mtu_ = opts_.mtu > 0 ? opts_.mtu : underlay_mtu() - kOverlayOverhead;
-  tap_ = std::make_unique<TapDevice>("weft-tap", opts_.bridge, mtu_);
-  tap_sd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(tap_->fd()));
+  device_ = open_frame_device(opts_.capture, io_, opts_.bridge, mtu_);
   boost::system::error_code ec;
   udp_.open(asio::ip::udp::v4());
   udp_.bind(asio::ip::udp::endpoint(asio::ip::udp::v4(), opts_.self.port), ec);
@@ -329,29 +328,14 @@ void RouterDaemon::start_dataplane() {
     throw std::runtime_error("cannot listen on UDP port " + std::to_string(opts_.self.port) +
                              ": " + ec.message());
   udp_.non_blocking(true);
-  spdlog::info("data plane: bridge {} with TAP port {}, overlay MTU {}, UDP port {}, {}",
-               opts_.bridge, tap_->name(), mtu_, opts_.self.port,
+  spdlog::info("data plane: bridge {} with {}, overlay MTU {}, UDP port {}, {}", opts_.bridge,
+               device_->describe(), mtu_, opts_.self.port,
                best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM"
                                                              : "ChaCha20-Poly1305");
-  read_tap();
+  device_->start(
+      [this](ByteView vnet, ByteView frame) { dp_->on_local_frame(vnet, frame, now_ms()); },
+      [this] { rearm_timer(); });
   read_udp();
-}
-
-void RouterDaemon::read_tap() {
-  tap_sd_->async_wait(asio::posix::stream_descriptor::wait_read,
-                      [this](const boost::system::error_code& ec) {
-                        if (ec) return;
-                        int64_t now = now_ms();
-                        for (int i = 0; i < 64; ++i) {
-                          ssize_t n = ::read(tap_->fd(), tap_buf_.data(), tap_buf_.size());
-                          if (n <= ssize_t(kVnetHdrLen)) break;
-                          dp_->on_local_frame(ByteView(tap_buf_.data(), kVnetHdrLen),
-                                              ByteView(tap_buf_.data() + kVnetHdrLen,
-                                                       size_t(n) - kVnetHdrLen),
-                                              now);
-                        }
-                        read_tap();
-                      });
 }
 
 void RouterDaemon::read_udp() {
@@ -401,15 +385,14 @@ void RouterDaemon::send_fallback(PeerName neighbor, ByteView batch) {
 }
 
 void RouterDaemon::inject(ByteView vnet, ByteView frame) {
-  iovec iov[2] = {{const_cast<uint8_t*>(vnet.data()), vnet.size()},
-                  {const_cast<uint8_t*>(frame.data()), frame.size()}};
-  if (::writev(tap_->fd(), iov, 2) < 0) ++tap_write_drops_;
+  device_->write(vnet, frame);
 }
 
 nlohmann::json RouterDaemon::dataplane_json() {
   nlohmann::json j;
   j["bridge"] = opts_.bridge;
   j["mtu"] = mtu_;
+  j["capture"] = device_->describe();
   j["cipher"] = best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM" : "ChaCha20-Poly1305";
   nlohmann::json paths = nlohmann::json::array();
   for (const NeighborPath& p : dp_->paths(now_ms())) {

@@ -20,6 +20,7 @@
 #include "router/mesh/mesh_core.h"
 #include "router/dataplane/dataplane_core.h"
 #include "router/os/control_connection.h"
+#include "router/os/frame_device.h"
 #include "router/os/tap_device.h"
 
 namespace weft {
@@ -34,6 +35,7 @@ struct RouterOptions {
   std::vector<std::string> peers;
   std::string bridge = "weft";
   int mtu = 0;  // overlay MTU; 0: the underlay's minus the encapsulation overhead
+  CaptureBackend capture = CaptureBackend::kTap;
 };
 
 // Every byte weft adds around an inner Ethernet frame on an IPv4 underlay: IPv4 + UDP headers,
@@ -75,7 +77,6 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   HttpResponse handle(const HttpRequest& req);
   std::vector<std::string> load_targets() const;
   void start_dataplane();
-  void read_tap();
   void read_udp();
   nlohmann::json dataplane_json();
 
@@ -100,15 +101,13 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   RouterInfo info_;
   TopologyRoutes routes_;
   std::unique_ptr<DataplaneCore> dp_;
-  std::unique_ptr<TapDevice> tap_;
-  std::unique_ptr<boost::asio::posix::stream_descriptor> tap_sd_;
+  std::unique_ptr<FrameDevice> device_;
   boost::asio::ip::udp::socket udp_;
   std::map<ConnId, PeerName> conn_peer_;
   int mtu_ = 0;
-  std::vector<uint8_t> tap_buf_ = std::vector<uint8_t>(65536 + 64);
   std::vector<uint8_t> udp_buf_ = std::vector<uint8_t>(65536 + 64);
   boost::asio::ip::udp::endpoint udp_from_;
-  uint64_t tap_write_drops_ = 0, udp_send_errors_ = 0;
+  uint64_t udp_send_errors_ = 0;
 };
 
 }  // namespace weft

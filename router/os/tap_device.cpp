@@ -4,6 +4,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -20,7 +21,21 @@ static void sysctl_quiet(const std::string& key, const std::string& value) {
   if (f) f << value;
 }
 
-TapDevice::TapDevice(const std::string& name, const std::string& bridge, int mtu) : name_(name) {
+void disable_ipv6_autoconf(const std::string& dev) {
+  sysctl_quiet("net/ipv6/conf/" + dev + "/accept_ra", "0");
+  sysctl_quiet("net/ipv6/conf/" + dev + "/autoconf", "0");
+}
+
+void ensure_bridge(const std::string& bridge, int mtu) {
+  if (run_command({"ip", "link", "show", bridge}).status != 0)
+    run_or_throw({"ip", "link", "add", bridge, "type", "bridge"});
+  disable_ipv6_autoconf(bridge);
+  run_or_throw({"ip", "link", "set", bridge, "mtu", std::to_string(mtu), "up"});
+}
+
+TapDevice::TapDevice(boost::asio::io_context& io, const std::string& name,
+                     const std::string& bridge, int mtu)
+    : name_(name), sd_(io) {
   fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd_ < 0) throw std::runtime_error(std::string("cannot open /dev/net/tun: ") + strerror(errno));
   ifreq ifr{};
@@ -33,18 +48,43 @@ TapDevice::TapDevice(const std::string& name, const std::string& bridge, int mtu
   }
   int hdr = 10;
   ioctl(fd_, TUNSETVNETHDRSZ, &hdr);
-  if (run_command({"ip", "link", "show", bridge}).status != 0)
-    run_or_throw({"ip", "link", "add", bridge, "type", "bridge"});
-  for (const std::string& dev : {bridge, name}) {
-    sysctl_quiet("net/ipv6/conf/" + dev + "/accept_ra", "0");
-    sysctl_quiet("net/ipv6/conf/" + dev + "/autoconf", "0");
-  }
+  ensure_bridge(bridge, mtu);
+  disable_ipv6_autoconf(name);
   run_or_throw({"ip", "link", "set", name, "mtu", std::to_string(mtu), "master", bridge, "up"});
-  run_or_throw({"ip", "link", "set", bridge, "mtu", std::to_string(mtu), "up"});
+  sd_.assign(::dup(fd_));
 }
 
 TapDevice::~TapDevice() {
+  boost::system::error_code ec;
+  sd_.close(ec);
   if (fd_ >= 0) ::close(fd_);
+}
+
+void TapDevice::start(FrameHandler handler, std::function<void()> after_batch) {
+  handler_ = std::move(handler);
+  after_batch_ = std::move(after_batch);
+  read();
+}
+
+void TapDevice::read() {
+  sd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                 [this](const boost::system::error_code& ec) {
+                   if (ec) return;
+                   for (int i = 0; i < 64; ++i) {
+                     ssize_t n = ::read(fd_, buf_.data(), buf_.size());
+                     if (n <= 10) break;
+                     handler_(ByteView(buf_.data(), 10),
+                              ByteView(buf_.data() + 10, static_cast<size_t>(n) - 10));
+                   }
+                   if (after_batch_) after_batch_();
+                   read();
+                 });
+}
+
+void TapDevice::write(ByteView vnet, ByteView frame) {
+  iovec iov[2] = {{const_cast<uint8_t*>(vnet.data()), vnet.size()},
+                  {const_cast<uint8_t*>(frame.data()), frame.size()}};
+  if (::writev(fd_, iov, 2) < 0) ++write_drops_;
 }
 
 int underlay_mtu() {

@@ -1,28 +1,42 @@
 #pragma once
-// The TAP port the router puts on the weft bridge: frames the bridge sends towards remote MACs
-// (or floods) are read here, frames from remote peers are written here. Opened with a
-// virtio-net header on every frame (IFF_VNET_HDR) so that segmentation offloads can later hand
-// over GSO super-frames; with no offloads negotiated the header is all zeros.
+// The TAP backend: a TAP port on the weft bridge, opened with a virtio-net header on every frame
+// (IFF_VNET_HDR) so that segmentation offloads can hand over GSO super-frames; with no offloads
+// negotiated the header is all zeros.
+#include <utility>  // Boost 1.74's asio headers need it first with GCC 12
+
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <string>
+#include <vector>
+
+#include "router/os/frame_device.h"
 
 namespace weft {
 
-class TapDevice {
+class TapDevice : public FrameDevice {
  public:
-  // Creates (or reopens) TAP `name`, attaches it to `bridge` (created if missing, IPv6
-  // autoconfiguration and router advertisements off) and sets both up with `mtu`.
-  TapDevice(const std::string& name, const std::string& bridge, int mtu);
-  ~TapDevice();
-  TapDevice(const TapDevice&) = delete;
-  TapDevice& operator=(const TapDevice&) = delete;
+  TapDevice(boost::asio::io_context& io, const std::string& name, const std::string& bridge,
+            int mtu);
+  ~TapDevice() override;
 
-  int fd() const { return fd_; }
-  const std::string& name() const { return name_; }
+  void start(FrameHandler handler, std::function<void()> after_batch) override;
+  void write(ByteView vnet, ByteView frame) override;
+  std::string describe() const override { return "TAP port " + name_; }
+  uint64_t write_drops() const override { return write_drops_; }
 
  private:
+  void read();
   int fd_ = -1;
   std::string name_;
+  boost::asio::posix::stream_descriptor sd_;
+  FrameHandler handler_;
+  std::function<void()> after_batch_;
+  std::vector<uint8_t> buf_ = std::vector<uint8_t>(65536 + 64);
+  uint64_t write_drops_ = 0;
 };
+
+// Bridge setup shared by the backends.
+void ensure_bridge(const std::string& bridge, int mtu);
+void disable_ipv6_autoconf(const std::string& dev);
 
 // The MTU of the interface holding the IPv4 default route, else the largest MTU of the up,
 // non-loopback interfaces, else 1500.
