@@ -65,6 +65,24 @@ TEST_CASE("200 peers converge to a full mesh") {
   REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 120'000, 500));
   MESSAGE("converged at t=" << net.now() << " ms after " << net.messages_delivered()
                             << " messages");
+  // Discovery makes many pairs dial each other at the same moment: exactly one connection each.
+  for (int i : net.alive_peers()) {
+    size_t established = 0;
+    for (const auto& c : net.core(i).connection_statuses()) established += c.state == "established";
+    CHECK(established == net.size() - 1);
+  }
+}
+
+TEST_CASE("a router that dials its own address notices and stops dialing it") {
+  SimNetwork net(options(3));
+  net.add_peer({});
+  net.add_peer({0});
+  net.core(0).connect({"10.0.1.1:6783"}, false, net.now());  // peer 0's own address
+  REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 20'000));
+  net.run_for(60'000);
+  CHECK(net.core(0).metrics().self_connections == 2);  // both ends of the one attempt
+  CHECK(net.core(0).neighbors().size() == 1);
+  for (const auto& c : net.core(0).connection_statuses()) CHECK(c.address != "10.0.1.1:6783");
 }
 
 TEST_CASE("200 peers: a partition splits the views and healing reunites them") {
