@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include "router/dataplane/gso.h"
+
 namespace weft {
 
 namespace {
@@ -34,11 +36,18 @@ DataplaneCore::DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gos
       udp_port_(udp_port),
       gossip_(gossip),
       io_(io),
+      // A keyed hash: whoever can send frames cannot pick MACs that collide.
+      macs_([seed] {
+        MacTableConfig c;
+        c.hash_seed = seed ^ 0x6d61637461626c65ull;
+        return c;
+      }()),
       forwarder_(self, macs_, routes),
       rng_(seed) {
   batch_buf_.reserve(70000);
   datagram_buf_.reserve(70000);
   plain_buf_.reserve(70000);
+  segment_buf_.reserve(70000);
 }
 
 uint32_t DataplaneCore::fresh_id() {
@@ -144,8 +153,16 @@ void DataplaneCore::deliver_local(const FrameItem& f) { io_.inject(f.vnet, f.fra
 void DataplaneCore::on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms) {
   now_ms_ = now_ms;
   if (frame.size() < kEthHdrLen) return;
-  FrameItem f{vnet.size() == kVnetHdrLen ? vnet : ByteView(kZeroVnet, kVnetHdrLen), frame};
-  forwarder_.from_local(f, now_ms, *this);
+  ByteView v = vnet.size() == kVnetHdrLen ? vnet : ByteView(kZeroVnet, kVnetHdrLen);
+  if ((v[1] & 0x7f) == VnetHdr::kGsoNone) {
+    forwarder_.from_local(FrameItem{v, frame}, now_ms, *this);
+    return;
+  }
+  // A GSO super-frame: forward it as MSS-sized segments, one datagram each.
+  if (!segment_frame(v, frame, segment_buf_, [&](ByteView sv, ByteView sf) {
+        forwarder_.from_local(FrameItem{sv, sf}, now_ms, *this);
+      }))
+    ++counters_.dropped_malformed;
 }
 
 void DataplaneCore::handle_batch(PeerName from, ByteView batch, int64_t now_ms) {

@@ -116,7 +116,7 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   int64_t next_probe_ms_ = 0;
   DataplaneCounters counters_;
   // Reused per packet so the hot path does not allocate.
-  Bytes batch_buf_, datagram_buf_, plain_buf_;
+  Bytes batch_buf_, datagram_buf_, plain_buf_, segment_buf_;
   FrameBatch decoded_;
 };
 

@@ -10,7 +10,7 @@
 // the oldest. Whoever can send frames can invent source MACs; evicting would let a flood of them
 // push out every established entry and turn all unicast into flooding (the CAM-overflow attack on
 // switches). Refusing keeps known flows unicast while only the newcomers flood, and expire()
-// makes room again. Hardware switches and Linux bridges (max_learned) do the same.
+// makes room again. Hardware switches and Linux bridges (fdb_max_learned) do the same.
 //
 // The bucket hash is keyed by a seed the caller passes in (random in the router, fixed in tests),
 // so that nobody can choose MACs that pile into one probe run.

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 
+#include "router/dataplane/gso.h"
 #include "router/os/run_ip.h"
 #include "router/os/tap_device.h"
 
@@ -77,8 +78,13 @@ void PcapDevice::read() {
 void PcapDevice::write(ByteView vnet, ByteView frame) {
   // A GSO super-frame from a TAP peer would need segmenting first; peers only send those when
   // offloads are on, and they are not negotiated with a pcap peer.
-  (void)vnet;
-  if (pcap_inject(pcap_, frame.data(), frame.size()) < 0) ++write_drops_;
+  // Frames from a TAP peer may leave the checksum to the receiver: compute it here.
+  out_.assign(frame.begin(), frame.end());
+  if (!complete_checksum(vnet, out_.data(), out_.size())) {
+    ++write_drops_;
+    return;
+  }
+  if (pcap_inject(pcap_, out_.data(), out_.size()) < 0) ++write_drops_;
 }
 
 std::unique_ptr<FrameDevice> open_frame_device(CaptureBackend backend,

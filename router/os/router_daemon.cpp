@@ -328,6 +328,9 @@ void RouterDaemon::start_dataplane() {
     throw std::runtime_error("cannot listen on UDP port " + std::to_string(opts_.self.port) +
                              ": " + ec.message());
   udp_.non_blocking(true);
+  // Bursts of segments from one super-frame arrive back to back: room for several of them.
+  udp_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
+  udp_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
   spdlog::info("data plane: bridge {} with {}, overlay MTU {}, UDP port {}, {}", opts_.bridge,
                device_->describe(), mtu_, opts_.self.port,
                best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM"

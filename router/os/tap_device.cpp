@@ -39,7 +39,9 @@ TapDevice::TapDevice(boost::asio::io_context& io, const std::string& name,
   fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd_ < 0) throw std::runtime_error(std::string("cannot open /dev/net/tun: ") + strerror(errno));
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+  // IFF_NAPI: frames we write go through GRO, which merges the segments we send back into
+  // super-frames for the workloads' stacks.
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_NAPI;
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
   if (ioctl(fd_, TUNSETIFF, &ifr) != 0) {
     int e = errno;
@@ -48,6 +50,10 @@ TapDevice::TapDevice(boost::asio::io_context& io, const std::string& name,
   }
   int hdr = 10;
   ioctl(fd_, TUNSETVNETHDRSZ, &hdr);
+  // Checksum and TCP segmentation offloads: the kernel hands us 64 KB super-frames with
+  // checksums left partial; the data plane segments them (router/dataplane/gso.h).
+  unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+  if (ioctl(fd_, TUNSETOFFLOAD, offloads) != 0) ioctl(fd_, TUNSETOFFLOAD, 0u);
   ensure_bridge(bridge, mtu);
   disable_ipv6_autoconf(name);
   run_or_throw({"ip", "link", "set", name, "mtu", std::to_string(mtu), "master", bridge, "up"});

@@ -1,0 +1,131 @@
+#include "router/dataplane/gso.h"
+
+#include <cstring>
+
+namespace weft {
+
+namespace {
+
+uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+void wr16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+uint32_t rd32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+void wr32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+}
+
+// One's complement sum of 16-bit big-endian words.
+uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) acc += rd16(p + i);
+  if (n & 1) acc += uint32_t(p[n - 1]) << 8;
+  return acc;
+}
+uint16_t fold(uint32_t acc) {
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return static_cast<uint16_t>(acc);
+}
+
+constexpr size_t kEth = 14;
+
+}  // namespace
+
+VnetHdr VnetHdr::read(ByteView b) {
+  VnetHdr h;
+  h.flags = b[0];
+  h.gso_type = b[1];
+  std::memcpy(&h.hdr_len, b.data() + 2, 2);
+  std::memcpy(&h.gso_size, b.data() + 4, 2);
+  std::memcpy(&h.csum_start, b.data() + 6, 2);
+  std::memcpy(&h.csum_offset, b.data() + 8, 2);
+  return h;
+}
+
+void VnetHdr::write(uint8_t* out) const {
+  out[0] = flags;
+  out[1] = gso_type;
+  std::memcpy(out + 2, &hdr_len, 2);
+  std::memcpy(out + 4, &gso_size, 2);
+  std::memcpy(out + 6, &csum_start, 2);
+  std::memcpy(out + 8, &csum_offset, 2);
+}
+
+bool segment_frame(ByteView vnet, ByteView frame, Bytes& scratch,
+                   const std::function<void(ByteView vnet, ByteView frame)>& emit) {
+  VnetHdr h = VnetHdr::read(vnet);
+  uint8_t gso = h.gso_type & 0x7f;  // bit 7 is ECN
+  if (gso == VnetHdr::kGsoNone) {
+    emit(vnet, frame);
+    return true;
+  }
+  if (gso != VnetHdr::kGsoTcpV4 && gso != VnetHdr::kGsoTcpV6) return false;
+  const uint8_t* f = frame.data();
+  if (frame.size() < kEth + 40) return false;
+  uint16_t ethertype = rd16(f + 12);
+  bool v4 = gso == VnetHdr::kGsoTcpV4;
+  if ((v4 && ethertype != 0x0800) || (!v4 && ethertype != 0x86dd)) return false;
+  size_t ip_len = v4 ? size_t(f[kEth] & 0x0f) * 4 : 40;
+  if (v4 && (ip_len < 20 || f[kEth + 9] != 6)) return false;
+  if (!v4 && f[kEth + 6] != 6) return false;  // no extension headers with TSO here
+  size_t tcp_off = kEth + ip_len;
+  if (frame.size() < tcp_off + 20) return false;
+  size_t tcp_len = size_t(f[tcp_off + 12] >> 4) * 4;
+  size_t hdrs = tcp_off + tcp_len;
+  if (tcp_len < 20 || frame.size() < hdrs || h.gso_size == 0) return false;
+  size_t payload = frame.size() - hdrs;
+  size_t mss = h.gso_size;
+  uint32_t seq = rd32(f + tcp_off + 4);
+  uint16_t ip_id = v4 ? rd16(f + kEth + 4) : 0;
+  uint8_t flags = f[tcp_off + 13];
+  scratch.resize(hdrs + mss);
+  VnetHdr sh;
+  sh.flags = VnetHdr::kNeedsCsum;
+  sh.gso_type = VnetHdr::kGsoNone;
+  sh.csum_start = static_cast<uint16_t>(tcp_off);
+  sh.csum_offset = 16;
+  uint8_t svnet[10];
+  sh.write(svnet);
+  for (size_t off = 0, i = 0; off < payload; off += mss, ++i) {
+    size_t n = std::min(mss, payload - off);
+    bool last = off + n == payload;
+    uint8_t* s = scratch.data();
+    std::memcpy(s, f, hdrs);
+    std::memcpy(s + hdrs, f + hdrs + off, n);
+    size_t seg_tcp = tcp_len + n;
+    if (v4) {
+      wr16(s + kEth + 2, static_cast<uint16_t>(ip_len + seg_tcp));
+      wr16(s + kEth + 4, static_cast<uint16_t>(ip_id + i));
+      wr16(s + kEth + 10, 0);
+      wr16(s + kEth + 10, static_cast<uint16_t>(~fold(sum16(s + kEth, ip_len))));
+    } else {
+      wr16(s + kEth + 4, static_cast<uint16_t>(seg_tcp));
+    }
+    wr32(s + tcp_off + 4, seq + static_cast<uint32_t>(off));
+    uint8_t fl = flags;
+    if (!last) fl &= static_cast<uint8_t>(~0x09);  // FIN, PSH only on the last segment
+    if (i > 0) fl &= static_cast<uint8_t>(~0x80);  // CWR only on the first
+    s[tcp_off + 13] = fl;
+    // Partial checksum: the pseudo-header sum, as the kernel expects with NEEDS_CSUM.
+    uint32_t acc = v4 ? sum16(s + kEth + 12, 8) : sum16(s + kEth + 8, 32);
+    acc += 6 + static_cast<uint32_t>(seg_tcp);
+    wr16(s + tcp_off + 16, fold(acc));
+    emit(ByteView(svnet, 10), ByteView(s, hdrs + n));
+  }
+  return true;
+}
+
+bool complete_checksum(ByteView vnet, uint8_t* frame, size_t len) {
+  VnetHdr h = VnetHdr::read(vnet);
+  if (!(h.flags & VnetHdr::kNeedsCsum)) return true;
+  size_t start = h.csum_start, at = size_t(h.csum_start) + h.csum_offset;
+  if (start >= len || at + 2 > len) return false;
+  // The field holds the pseudo-header sum; summing from csum_start includes it.
+  uint16_t c = static_cast<uint16_t>(~fold(sum16(frame + start, len - start)));
+  wr16(frame + at, c == 0 && h.csum_offset == 6 ? 0xffff : c);  // UDP: 0 means "none"
+  return true;
+}
+
+}  // namespace weft
