@@ -63,7 +63,7 @@ std::string normalize_address(const std::string& address, uint16_t default_port)
 static PeerRecord self_record(const PeerHello& h) {
   PeerRecord r;
   r.name = h.name;
-  r.nickname = h.nickname;
+  r.nickname = h.nickname.substr(0, kMaxNicknameLen);
   r.incarnation = h.incarnation;
   r.version = 1;
   r.port = h.port;

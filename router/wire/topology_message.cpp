@@ -19,7 +19,8 @@ uint32_t read_count(ByteReader& r, size_t max, size_t min_item_bytes) {
 
 void encode_update(ByteWriter& w, const PeerUpdate& u) {
   w.u64(u.name);
-  w.str16(u.nickname);
+  // The decoder's limits: a longer nickname or address would make the whole message undecodable.
+  w.str16(std::string_view(u.nickname).substr(0, 255));
   w.u64(u.incarnation);
   w.u64(u.version);
   w.u16(u.port);
@@ -27,7 +28,7 @@ void encode_update(ByteWriter& w, const PeerUpdate& u) {
   w.u32(static_cast<uint32_t>(u.upserts.size()));
   for (const auto& [peer, e] : u.upserts) {
     w.u64(peer);
-    w.str16(e.ip);
+    w.str16(std::string_view(e.ip).substr(0, 64));
     w.u8(e.outbound ? 1 : 0);
   }
   w.u32(static_cast<uint32_t>(u.removals.size()));
@@ -101,7 +102,7 @@ TopologyMessage decode_topology_message(ByteView in) {
   switch (kind) {
     case TopologyMessage::kUpdates: {
       m.kind = TopologyMessage::kUpdates;
-      uint32_t n = read_count(r, kMaxPeersPerMessage, 45);
+      uint32_t n = read_count(r, kMaxPeersPerMessage, 44);  // the smallest update
       m.updates.reserve(n);
       for (uint32_t i = 0; i < n; ++i) m.updates.push_back(decode_update(r));
       break;

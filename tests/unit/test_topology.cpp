@@ -1,0 +1,455 @@
+// Topology (router/mesh/topology.h): merging gossiped records and deltas, the order-independent
+// digest anti-entropy relies on, unicast routes, per-source broadcast trees and peer GC. Graphs
+// are small hand-made ones (line, ring, star, asymmetric edge) plus seeded random connected
+// graphs checked against the property that matters: a broadcast reaches every peer exactly once.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "router/mesh/peer_record.h"
+#include "router/mesh/topology.h"
+
+using weft::Edge;
+using weft::PeerName;
+using weft::PeerRecord;
+using weft::PeerUpdate;
+using weft::Topology;
+using Applied = weft::Topology::Applied;
+
+namespace {
+
+PeerRecord rec(PeerName n, uint64_t version, std::vector<PeerName> edges = {},
+               uint64_t incarnation = 1) {
+  PeerRecord r;
+  r.name = n;
+  r.nickname = "peer-" + std::to_string(n);
+  r.incarnation = incarnation;
+  r.version = version;
+  r.port = 6783;
+  for (PeerName e : edges) r.edges[e] = Edge{"10.0.0." + std::to_string(e % 250), e < n};
+  return r;
+}
+
+std::vector<PeerName> sorted(std::vector<PeerName> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// An undirected graph (plus optional one-way listings) and each peer's view of all of it.
+struct Graph {
+  std::map<PeerName, std::set<PeerName>> lists;  // who lists whom in its record
+
+  void add(PeerName a, PeerName b) {
+    lists[a].insert(b);
+    lists[b].insert(a);
+  }
+  void one_way(PeerName a, PeerName b) {
+    lists[a].insert(b);
+    lists[b];
+  }
+  bool edge(PeerName a, PeerName b) const {
+    auto ia = lists.find(a), ib = lists.find(b);
+    return ia != lists.end() && ib != lists.end() && ia->second.count(b) && ib->second.count(a);
+  }
+  PeerRecord record(PeerName n) const {
+    auto it = lists.find(n);
+    return rec(n, 1, std::vector<PeerName>(it->second.begin(), it->second.end()));
+  }
+  std::unique_ptr<Topology> view(PeerName self) const {
+    auto t = std::make_unique<Topology>(record(self));
+    for (const auto& [n, _] : lists)
+      if (n != self) REQUIRE(t->apply(weft::full_update(record(n)), 0) == Applied::kApplied);
+    t->rebuild();
+    return t;
+  }
+};
+
+Graph line(std::vector<PeerName> names) {
+  Graph g;
+  for (size_t i = 0; i + 1 < names.size(); ++i) g.add(names[i], names[i + 1]);
+  return g;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// apply
+
+TEST_CASE("apply: full records, stale versions and restarts (newer incarnations)") {
+  Topology t(rec(1, 1));
+  CHECK(t.size() == 1);
+  CHECK(t.apply(weft::full_update(rec(2, 3, {1, 3})), 100) == Applied::kApplied);
+  REQUIRE(t.find(2) != nullptr);
+  CHECK(t.find(2)->version == 3);
+  CHECK(t.find(2)->nickname == "peer-2");
+  CHECK(t.find(2)->edges.size() == 2);
+  CHECK(t.dirty());
+  CHECK(t.size() == 2);
+
+  CHECK(t.apply(weft::full_update(rec(2, 3, {})), 101) == Applied::kStale);  // same version
+  CHECK(t.apply(weft::full_update(rec(2, 2, {})), 102) == Applied::kStale);  // older
+  CHECK(t.find(2)->edges.size() == 2);                                       // untouched
+
+  // A restart: a newer incarnation wins even with a lower version and replaces everything.
+  CHECK(t.apply(weft::full_update(rec(2, 1, {4}, 2)), 103) == Applied::kApplied);
+  CHECK(t.find(2)->incarnation == 2);
+  CHECK(t.find(2)->version == 1);
+  CHECK(t.find(2)->edges.size() == 1);
+  CHECK(t.find(2)->edges.count(4) == 1);
+  // The old incarnation, whatever its version, is stale now.
+  CHECK(t.apply(weft::full_update(rec(2, 99, {}, 1)), 104) == Applied::kStale);
+}
+
+TEST_CASE("apply: deltas against the version we hold; gaps are reported, not guessed") {
+  Topology t(rec(1, 1));
+  PeerRecord v3 = rec(2, 3, {1, 3});
+  REQUIRE(t.apply(weft::full_update(v3), 0) == Applied::kApplied);
+
+  PeerRecord v4 = v3;
+  v4.version = 4;
+  v4.nickname = "renamed";
+  v4.port = 7000;
+  v4.edges.erase(3);
+  v4.edges[4] = Edge{"10.0.0.4", true};
+  v4.edges[1] = Edge{"192.168.1.1", false};  // an edge whose details changed
+  PeerUpdate d34 = weft::delta_update(v3, v4);
+  CHECK(d34.base_version == 3);
+  CHECK(t.apply(d34, 10) == Applied::kApplied);
+  const PeerRecord* got = t.find(2);
+  REQUIRE(got != nullptr);
+  CHECK(got->version == 4);
+  CHECK(got->nickname == "renamed");
+  CHECK(got->port == 7000);
+  CHECK(got->edges == v4.edges);
+
+  // The same delta again is stale, not a gap.
+  CHECK(t.apply(d34, 11) == Applied::kStale);
+
+  // A delta from 5 to 6 while we hold 4: a gap; the record is unchanged.
+  PeerRecord v5 = v4, v6 = v4;
+  v5.version = 5;
+  v6.version = 6;
+  v6.edges.clear();
+  CHECK(t.apply(weft::delta_update(v5, v6), 12) == Applied::kGap);
+  CHECK(t.find(2)->version == 4);
+  CHECK(t.find(2)->edges == v4.edges);
+
+  // A delta about a peer we have never heard of: a gap, nothing invented.
+  CHECK(t.apply(weft::delta_update(rec(9, 1), rec(9, 2, {1})), 13) == Applied::kGap);
+  CHECK(t.find(9) == nullptr);
+
+  // A delta whose base matches our version number but from another incarnation: a gap.
+  PeerRecord other_inc_4 = v4, other_inc_5 = v4;
+  other_inc_4.incarnation = other_inc_5.incarnation = 2;
+  other_inc_5.version = 5;
+  CHECK(t.apply(weft::delta_update(other_inc_4, other_inc_5), 14) == Applied::kGap);
+  CHECK(t.find(2)->incarnation == 1);
+}
+
+TEST_CASE("apply: updates about ourselves are rejected, whatever they claim") {
+  PeerRecord self = rec(1, 5, {2});
+  Topology t(self);
+  CHECK(t.apply(weft::full_update(rec(1, 100, {3}, 9)), 0) == Applied::kRejected);
+  PeerRecord next = self;
+  next.version = 6;
+  next.edges.clear();
+  CHECK(t.apply(weft::delta_update(self, next), 0) == Applied::kRejected);
+  CHECK(t.own().version == 5);
+  CHECK(t.own().incarnation == 1);
+  CHECK(t.own().edges.count(2) == 1);
+}
+
+TEST_CASE("own edge changes return deltas that other views can apply in order") {
+  Topology a(rec(1, 1)), b(rec(2, 1));
+  REQUIRE(b.apply(weft::full_update(a.own()), 0) == Applied::kApplied);
+
+  PeerUpdate d1 = a.add_own_edge(2, Edge{"10.0.0.2", true});
+  CHECK(d1.name == 1);
+  CHECK(d1.base_version == 1);
+  CHECK(d1.version == 2);
+  CHECK(a.own().version == 2);
+  CHECK(a.own().edges.at(2) == Edge{"10.0.0.2", true});
+  CHECK(b.apply(d1, 1) == Applied::kApplied);
+  CHECK(b.find(1)->edges.count(2) == 1);
+
+  PeerUpdate d2 = a.add_own_edge(3, Edge{"10.0.0.3", false});
+  PeerUpdate d3 = a.remove_own_edge(2);
+  CHECK(d3.removals == std::vector<PeerName>{2});
+  CHECK(d3.upserts.empty());
+  CHECK(a.own().version == 4);
+  // Out of order: d3 before d2 is a gap, then both apply in order.
+  CHECK(b.apply(d3, 2) == Applied::kGap);
+  CHECK(b.apply(d2, 3) == Applied::kApplied);
+  CHECK(b.apply(d3, 4) == Applied::kApplied);
+  CHECK(b.find(1)->edges == a.own().edges);
+  CHECK(b.find(1)->version == a.own().version);
+}
+
+// ---------------------------------------------------------------------------------------------
+// digest and summary
+
+TEST_CASE("digest: equal views have equal digests, whatever the order and whoever holds them") {
+  std::vector<PeerRecord> recs;
+  for (PeerName n = 1; n <= 8; ++n) recs.push_back(rec(n * 1000 + 7, n, {}, n % 3 + 1));
+
+  auto view_of = [&](size_t self_idx, std::vector<size_t> order) {
+    auto t = std::make_unique<Topology>(recs[self_idx]);
+    for (size_t i : order)
+      if (i != self_idx) REQUIRE(t->apply(weft::full_update(recs[i]), 0) == Applied::kApplied);
+    return t;
+  };
+  std::vector<size_t> order(recs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto base = view_of(0, order);
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::shuffle(order.begin(), order.end(), rng);
+    size_t self_idx = static_cast<size_t>(rng() % recs.size());
+    CAPTURE(trial);
+    CHECK(view_of(self_idx, order)->digest() == base->digest());
+  }
+
+  // Any difference in (name, incarnation, version) shows.
+  auto fewer = view_of(0, {1, 2, 3, 4, 5, 6});
+  CHECK(fewer->digest() != base->digest());
+  auto newer = view_of(0, order);
+  PeerRecord bumped = recs[3];
+  bumped.version += 1;
+  REQUIRE(newer->apply(weft::full_update(bumped), 0) == Applied::kApplied);
+  CHECK(newer->digest() != base->digest());
+  // Reaching the same records through deltas gives the same digest as learning them whole.
+  auto via_delta = view_of(0, order);
+  REQUIRE(via_delta->apply(weft::delta_update(recs[3], bumped), 0) == Applied::kApplied);
+  CHECK(via_delta->digest() == newer->digest());
+}
+
+TEST_CASE("summary lists every record's name, incarnation and version") {
+  Topology t(rec(5, 2));
+  REQUIRE(t.apply(weft::full_update(rec(3, 7, {}, 4)), 0) == Applied::kApplied);
+  REQUIRE(t.apply(weft::full_update(rec(9, 1)), 0) == Applied::kApplied);
+  auto s = t.summary();
+  REQUIRE(s.size() == 3);
+  std::map<PeerName, std::pair<uint64_t, uint64_t>> m;
+  for (const auto& e : s) m[e.name] = {e.incarnation, e.version};
+  CHECK(m[3] == std::pair<uint64_t, uint64_t>{4, 7});
+  CHECK(m[5] == std::pair<uint64_t, uint64_t>{1, 2});
+  CHECK(m[9] == std::pair<uint64_t, uint64_t>{1, 1});
+}
+
+// ---------------------------------------------------------------------------------------------
+// routes
+
+TEST_CASE("routes on a line") {
+  Graph g = line({1, 2, 3, 4});
+  auto v1 = g.view(1);
+  CHECK(v1->hops(1) == 0);
+  CHECK_FALSE(v1->next_hop(1).has_value());
+  CHECK(v1->hops(2) == 1);
+  CHECK(v1->next_hop(2) == PeerName{2});
+  CHECK(v1->hops(4) == 3);
+  CHECK(v1->next_hop(4) == PeerName{2});
+  CHECK(v1->reachable(4));
+  auto v3 = g.view(3);
+  CHECK(v3->next_hop(1) == PeerName{2});
+  CHECK(v3->hops(1) == 2);
+  CHECK(v3->next_hop(4) == PeerName{4});
+  CHECK_FALSE(v3->next_hop(99).has_value());  // unknown peer
+  CHECK_FALSE(v3->hops(99).has_value());
+  CHECK(v3->connected(2, 3));
+  CHECK_FALSE(v3->connected(1, 3));
+}
+
+TEST_CASE("routes on a ring: shortest path, ties broken towards the lower name") {
+  Graph g;
+  for (PeerName n = 1; n <= 6; ++n) g.add(n, n % 6 + 1);
+  auto v1 = g.view(1);
+  CHECK(v1->hops(4) == 3);
+  CHECK(v1->next_hop(4) == PeerName{2});  // 1-2-3-4 and 1-6-5-4 tie; via 3 (< 5), hence 2
+  CHECK(v1->next_hop(3) == PeerName{2});
+  CHECK(v1->next_hop(5) == PeerName{6});
+  CHECK(v1->hops(5) == 2);
+  // Every peer agrees on hop counts both ways.
+  for (PeerName a = 1; a <= 6; ++a)
+    for (PeerName b = 1; b <= 6; ++b) CHECK(g.view(a)->hops(b) == g.view(b)->hops(a));
+}
+
+TEST_CASE("routes on a star") {
+  Graph g;
+  for (PeerName leaf = 1; leaf <= 5; ++leaf) g.add(100, leaf);
+  auto v1 = g.view(1);
+  for (PeerName leaf = 2; leaf <= 5; ++leaf) {
+    CHECK(v1->next_hop(leaf) == PeerName{100});
+    CHECK(v1->hops(leaf) == 2);
+  }
+  auto hub = g.view(100);
+  for (PeerName leaf = 1; leaf <= 5; ++leaf) CHECK(hub->next_hop(leaf) == leaf);
+}
+
+TEST_CASE("an edge only one side lists is not used") {
+  SUBCASE("the only way there") {
+    Graph g;
+    g.one_way(1, 2);
+    auto v1 = g.view(1);
+    CHECK_FALSE(v1->connected(1, 2));
+    CHECK_FALSE(v1->reachable(2));
+    CHECK_FALSE(v1->next_hop(2).has_value());
+    CHECK(v1->broadcast_children(1).empty());
+    auto v2 = g.view(2);
+    CHECK_FALSE(v2->reachable(1));
+  }
+  SUBCASE("a shortcut") {
+    Graph g = line({1, 2, 3});
+    g.one_way(1, 3);  // 1 claims 3, 3 does not confirm
+    auto v1 = g.view(1);
+    CHECK(v1->hops(3) == 2);
+    CHECK(v1->next_hop(3) == PeerName{2});
+    CHECK(v1->broadcast_children(1) == std::vector<PeerName>{2});
+    CHECK(g.view(2)->broadcast_children(1) == std::vector<PeerName>{3});
+  }
+}
+
+TEST_CASE("routes change only at rebuild()") {
+  Graph g = line({1, 2, 3});
+  auto v1 = g.view(1);
+  CHECK_FALSE(v1->dirty());
+  // 1 and 3 connect directly.
+  REQUIRE(v1->apply(weft::full_update(rec(3, 2, {2, 1})), 0) == Applied::kApplied);
+  v1->add_own_edge(3, Edge{"10.0.0.3", true});
+  CHECK(v1->dirty());
+  CHECK(v1->next_hop(3) == PeerName{2});  // still the last rebuild's answer
+  v1->rebuild();
+  CHECK_FALSE(v1->dirty());
+  CHECK(v1->next_hop(3) == PeerName{3});
+  CHECK(v1->hops(3) == 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// broadcast trees
+
+TEST_CASE("broadcast children on a line") {
+  Graph g = line({1, 2, 3});
+  auto v1 = g.view(1), v2 = g.view(2), v3 = g.view(3);
+  CHECK(v1->broadcast_children(1) == std::vector<PeerName>{2});
+  CHECK(v2->broadcast_children(1) == std::vector<PeerName>{3});
+  CHECK(v3->broadcast_children(1).empty());
+  CHECK(v3->broadcast_children(3) == std::vector<PeerName>{2});
+  CHECK(v2->broadcast_children(3) == std::vector<PeerName>{1});
+  CHECK(v1->broadcast_children(3).empty());
+  CHECK(sorted(v2->broadcast_children(2)) == std::vector<PeerName>{1, 3});
+  CHECK(v1->broadcast_children(2).empty());
+  CHECK(v3->broadcast_children(2).empty());
+  CHECK(v1->broadcast_children(99).empty());  // unknown source
+}
+
+TEST_CASE("broadcast children on a star") {
+  Graph g;
+  for (PeerName leaf = 1; leaf <= 4; ++leaf) g.add(100, leaf);
+  CHECK(sorted(g.view(100)->broadcast_children(100)) == std::vector<PeerName>{1, 2, 3, 4});
+  CHECK(sorted(g.view(100)->broadcast_children(1)) == std::vector<PeerName>{2, 3, 4});
+  for (PeerName leaf = 1; leaf <= 4; ++leaf) {
+    CHECK(g.view(leaf)->broadcast_children(leaf) == std::vector<PeerName>{100});
+    CHECK(g.view(leaf)->broadcast_children(100).empty());
+    CHECK(g.view(leaf)->broadcast_children(leaf % 4 + 1).empty());
+  }
+}
+
+TEST_CASE("broadcast trees on random connected graphs reach every peer exactly once") {
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    for (size_t n : {size_t(2), size_t(12), size_t(40)}) {
+      for (size_t extra_per_peer : {size_t(0), size_t(1), size_t(4)}) {
+        CAPTURE(seed);
+        CAPTURE(n);
+        CAPTURE(extra_per_peer);
+        std::mt19937_64 rng(seed * 1000 + n * 10 + extra_per_peer);
+        // Random 48-bit names, so name order is unrelated to how the graph was grown.
+        std::vector<PeerName> names;
+        std::set<PeerName> used;
+        while (names.size() < n) {
+          PeerName p = rng() & weft::kPeerNameMask;
+          if (p != 0 && used.insert(p).second) names.push_back(p);
+        }
+        Graph g;
+        for (size_t i = 1; i < n; ++i) g.add(names[i], names[rng() % i]);  // a spanning tree
+        for (size_t k = 0; k < extra_per_peer * n; ++k) {
+          PeerName a = names[rng() % n], b = names[rng() % n];
+          if (a != b) g.add(a, b);
+        }
+        std::map<PeerName, std::unique_ptr<Topology>> views;
+        for (PeerName p : names) views[p] = g.view(p);
+
+        for (PeerName src : names) {
+          CAPTURE(src);
+          std::map<PeerName, int> received;
+          std::vector<PeerName> frontier{src};
+          size_t deliveries = 0;
+          while (!frontier.empty()) {
+            PeerName at = frontier.back();
+            frontier.pop_back();
+            for (PeerName child : views[at]->broadcast_children(src)) {
+              CHECK(g.edge(at, child));  // only along real connections
+              ++deliveries;
+              if (++received[child] == 1) frontier.push_back(child);
+            }
+          }
+          CHECK(received.count(src) == 0);  // never echoed back to the source
+          CHECK(deliveries == n - 1);       // a tree: no duplicates
+          for (PeerName p : names)
+            if (p != src) CHECK(received[p] == 1);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// garbage collection
+
+TEST_CASE("collect_garbage removes unreachable peers only after the grace period") {
+  const int64_t grace = 5000;
+  Topology t(rec(1, 1, {2}));
+  REQUIRE(t.apply(weft::full_update(rec(2, 1, {1})), 1000) == Applied::kApplied);  // reachable
+  REQUIRE(t.apply(weft::full_update(rec(3, 1, {1})), 1000) == Applied::kApplied);  // one-way
+  REQUIRE(t.apply(weft::full_update(rec(4, 1, {})), 3000) == Applied::kApplied);   // isolated
+  t.rebuild();
+  CHECK(t.reachable(2));
+  CHECK_FALSE(t.reachable(3));
+  CHECK_FALSE(t.reachable(4));
+
+  Topology without3(rec(1, 1, {2}));
+  REQUIRE(without3.apply(weft::full_update(rec(2, 1, {1})), 0) == Applied::kApplied);
+  REQUIRE(without3.apply(weft::full_update(rec(4, 1, {})), 0) == Applied::kApplied);
+
+  CHECK(t.collect_garbage(1000 + grace - 1, grace).empty());
+  CHECK(t.size() == 4);
+  CHECK(t.collect_garbage(1000 + grace, grace) == std::vector<PeerName>{3});
+  CHECK(t.find(3) == nullptr);
+  CHECK(t.dirty());
+  CHECK(t.digest() == without3.digest());
+  CHECK(t.collect_garbage(3000 + grace - 1, grace).empty());  // 4 was heard from later
+  CHECK(t.collect_garbage(3000 + grace, grace) == std::vector<PeerName>{4});
+
+  // Reachable peers and ourselves stay, however old.
+  CHECK(t.collect_garbage(1'000'000'000, grace).empty());
+  CHECK(t.find(1) != nullptr);
+  CHECK(t.find(2) != nullptr);
+
+  // A collected peer can be learned again.
+  CHECK(t.apply(weft::full_update(rec(3, 1, {1})), 2'000'000'000) == Applied::kApplied);
+}
+
+TEST_CASE("collect_garbage spares a record that arrived after the last rebuild until its grace") {
+  const int64_t grace = 5000;
+  Topology t(rec(1, 1, {2}));
+  t.rebuild();
+  // Peer 2's record arrives; the edge making it reachable is already ours. No rebuild yet.
+  REQUIRE(t.apply(weft::full_update(rec(2, 1, {1})), 10'000) == Applied::kApplied);
+  CHECK(t.collect_garbage(10'000 + grace - 1, grace).empty());
+  t.rebuild();
+  CHECK(t.reachable(2));
+  CHECK(t.collect_garbage(10'000 + 10 * grace, grace).empty());
+}
