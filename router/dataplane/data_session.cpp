@@ -114,6 +114,7 @@ void DataSession::seal(ByteView plaintext, Bytes& out, int64_t now_ms) {
 }
 
 DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64_t now_ms) {
+  plain.clear();  // a refused datagram leaves nothing behind
   auto h = parse_datagram_header(datagram);
   if (!h) return OpenResult::kMalformed;
   if (previous_.valid && now_ms >= previous_.retire_at_ms) {

@@ -21,6 +21,10 @@ class GossipSender {
   virtual void send_unicast(std::string_view channel, PeerName dst, ByteView payload) = 0;
   // To every reachable peer, once each, along this peer's broadcast tree.
   virtual void broadcast(std::string_view channel, ByteView payload) = 0;
+  // Passes news about `src` that reached us off its tree (e.g. from a neighbour's reply) on
+  // along src's broadcast tree, as if it had come that way; not back to `from`.
+  // The default (for senders without routing) does nothing: anti-entropy still converges.
+  virtual void relay_broadcast(std::string_view, PeerName, PeerName, ByteView) {}
 };
 
 class GossipChannel {

@@ -423,8 +423,25 @@ void MeshCore::publish_own(int64_t now_ms) {
   if (publish_due_ms_ < 0 || now_ms < publish_due_ms_) return;
   publish_due_ms_ = -1;
   if (topo_.own().version == published_.version) return;
-  topo_gossip_.publish(delta_update(published_, topo_.own()));
+  PeerUpdate u = delta_update(published_, topo_.own());
+  // A delta that carries every edge (always the case for a new peer's first one) is a full
+  // record: say so, so that peers that never saw the base can apply and relay it.
+  if (u.removals.empty() && u.upserts.size() == topo_.own().edges.size()) u.base_version = 0;
+  topo_gossip_.publish(u);
   published_ = topo_.own();
+}
+
+void MeshCore::relay_broadcast(std::string_view channel, PeerName src, PeerName from,
+                               ByteView payload) {
+  if (src == cfg_.self.name) return;
+  std::vector<PeerName> children = topo_.broadcast_children(src);
+  if (children.empty()) return;
+  Bytes b = encode_gossip_broadcast(channel, src, payload);
+  for (PeerName child : children) {
+    if (child == from || child == src) continue;
+    auto bp = by_peer_.find(child);
+    if (bp != by_peer_.end()) send_raw(bp->second, b, channel, now_ms_);
+  }
 }
 
 void MeshCore::after_topology_change(int64_t now_ms) {

@@ -101,6 +101,8 @@ class MeshCore : public GossipSender {
   void send_neighbor(std::string_view channel, PeerName neighbor, ByteView payload) override;
   void send_unicast(std::string_view channel, PeerName dst, ByteView payload) override;
   void broadcast(std::string_view channel, ByteView payload) override;
+  void relay_broadcast(std::string_view channel, PeerName src, PeerName from,
+                       ByteView payload) override;
 
   const MeshConfig& config() const { return cfg_; }
   Topology& topology() { return topo_; }

@@ -200,7 +200,16 @@ std::vector<PeerName> Topology::broadcast_children(PeerName src) {
   // Answer from the last rebuild even if the view changed since (see the header).
   auto si = index_.find(src);
   auto mi = index_.find(self_);
-  if (si == index_.end() || mi == index_.end()) return out;
+  // A source too new to have a tree in the last rebuild (typically a peer that just joined,
+  // whose own first update this is): relay to the neighbours its record does not reach
+  // directly. Each peer relays a given update once at most (only when it was news), so this
+  // cannot loop.
+  auto relay_without_tree = [&] {
+    for (const auto& [peer, e] : me.edges)
+      if (peer != src && connected(self_, peer) && !connected(src, peer)) out.push_back(peer);
+    return out;
+  };
+  if (si == index_.end() || mi == index_.end()) return relay_without_tree();
   // Fast path for dense meshes: when every neighbour of ours is the source or one of its
   // neighbours, nobody needs us to relay, and no tree has to be computed.
   const std::vector<int>& src_adj = adj_[si->second];
@@ -214,6 +223,7 @@ std::vector<PeerName> Topology::broadcast_children(PeerName src) {
   }
   if (all_covered) return out;
   const Tree& t = tree_from(si->second);
+  if (t.dist[mi->second] < 0) return relay_without_tree();
   for (int w : adj_[mi->second])
     if (t.parent[w] == mi->second) out.push_back(names_[w]);
   return out;

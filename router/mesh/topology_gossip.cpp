@@ -34,7 +34,7 @@ void TopologyGossip::publish(const PeerUpdate& delta) {
 }
 
 bool TopologyGossip::apply_all(const std::vector<PeerUpdate>& updates, PeerName from,
-                               int64_t now_ms) {
+                               int64_t now_ms, std::vector<const PeerUpdate*>* applied) {
   bool news = false;
   TopologyMessage req;
   req.kind = TopologyMessage::kRequest;
@@ -42,6 +42,7 @@ bool TopologyGossip::apply_all(const std::vector<PeerUpdate>& updates, PeerName 
     switch (topo_.apply(u, now_ms)) {
       case Topology::Applied::kApplied:
         news = true;
+        if (applied) applied->push_back(&u);
         break;
       case Topology::Applied::kGap:
         // Not relayed: a peer missing the base would relay every later delta too. Downstream
@@ -68,9 +69,19 @@ bool TopologyGossip::on_broadcast(PeerName, PeerName from, ByteView payload, int
 void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms) {
   TopologyMessage m = decode_topology_message(payload);
   switch (m.kind) {
-    case TopologyMessage::kUpdates:
-      apply_all(m.updates, from, now_ms);
+    case TopologyMessage::kUpdates: {
+      // Records that reached us in a neighbour's reply (a join or a repair) are news others
+      // may lack too, typically a newcomer's own record: pass each on along its owner's tree.
+      std::vector<const PeerUpdate*> applied;
+      apply_all(m.updates, from, now_ms, &applied);
+      for (const PeerUpdate* u : applied) {
+        TopologyMessage one;
+        one.kind = TopologyMessage::kUpdates;
+        one.updates.push_back(*u);
+        send_.relay_broadcast(kChannel, u->name, from, encode_topology_message(one));
+      }
       return;
+    }
     case TopologyMessage::kDigest:
       if (m.digest != topo_.digest() && now_ms - last_news_ms_ >= kSettleMs)
         send_summary(from, TopologyMessage::kRepair);
@@ -81,6 +92,9 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
       TopologyMessage upd;
       upd.kind = TopologyMessage::kUpdates;
       for (const auto& [name, rec] : topo_.records()) {
+        // A peer unreachable in our view is on its way out (garbage collection): passing its
+        // record on would resurrect it where it was already forgotten, over and over.
+        if (name != topo_.self() && !topo_.reachable(name)) continue;
         auto it = theirs.find(name);
         bool lacks = it == theirs.end() || it->second->incarnation < rec.incarnation;
         bool older = it != theirs.end() && newer(rec.incarnation, rec.version,

@@ -30,7 +30,8 @@ class TopologyGossip : public GossipChannel {
 
  private:
   // Applies updates; returns whether any was new. Asks `from` for full records on gaps.
-  bool apply_all(const std::vector<PeerUpdate>& updates, PeerName from, int64_t now_ms);
+  bool apply_all(const std::vector<PeerUpdate>& updates, PeerName from, int64_t now_ms,
+                 std::vector<const PeerUpdate*>* applied = nullptr);
   void send(PeerName to, const TopologyMessage& m);
   void send_digest(PeerName to);
   void send_summary(PeerName to, TopologyMessage::Mode mode);

@@ -188,3 +188,33 @@ TEST_CASE("the simulator is deterministic: the same seed gives the same run") {
   auto b = run();
   CHECK(a == b);
 }
+
+TEST_CASE("a sparse mesh converges quickly after a join and after a leave (no resurrection)") {
+  SimOptions o = options(77);
+  o.discovery = false;
+  SimNetwork net(o);
+  std::mt19937_64 rng(77);
+  auto add = [&] {
+    int existing = static_cast<int>(net.size());
+    std::vector<int> t;
+    for (int k = 0; k < std::min(3, existing); ++k)
+      t.push_back(std::uniform_int_distribution<int>(0, existing - 1)(rng));
+    net.add_peer(t);
+  };
+  const int n = std::min(scale(), 100);
+  for (int i = 0; i < n; ++i) add();
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 60'000));
+  net.run_for(5000);
+  int64_t t0 = net.now();
+  add();
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 20'000, 10));
+  MESSAGE("join converged in " << net.now() - t0 << " ms");
+  net.run_for(5000);
+  t0 = net.now();
+  net.stop_peer(n / 2);
+  // Its neighbours drop it at once; everyone else forgets it within the GC grace and a few
+  // gossip rounds; it must not come back from a peer that has not forgotten it yet.
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 20'000, 10));
+  MESSAGE("leave converged in " << net.now() - t0 << " ms");
+  for (int i : net.alive_peers()) CHECK(net.core(i).topology().find(net.name(n / 2)) == nullptr);
+}

@@ -343,7 +343,8 @@ TEST_CASE("broadcast children on a line") {
   CHECK(sorted(v2->broadcast_children(2)) == std::vector<PeerName>{1, 3});
   CHECK(v1->broadcast_children(2).empty());
   CHECK(v3->broadcast_children(2).empty());
-  CHECK(v1->broadcast_children(99).empty());  // unknown source
+  // A source with no tree yet (just joined): relay to the neighbours it does not reach itself.
+  CHECK(v1->broadcast_children(99) == std::vector<PeerName>{2});
 }
 
 TEST_CASE("broadcast children on a star") {
