@@ -12,6 +12,8 @@ void add_launch_command(CLI::App& app, Context& ctx);
 void add_status_command(CLI::App& app, Context& ctx);
 void add_target_commands(CLI::App& app, Context& ctx);  // connect, forget
 void add_stop_commands(CLI::App& app, Context& ctx);    // stop, reset
+void add_attach_commands(CLI::App& app, Context& ctx);  // attach, detach, ps
+void add_expose_commands(CLI::App& app, Context& ctx);  // expose, hide
 void add_version_command(CLI::App& app);
 
 }  // namespace weft::cli

@@ -22,6 +22,8 @@ struct Context {
   std::string pid_file() const { return file("router.pid"); }
   std::string log_file() const { return file("router.log"); }
   std::string secret_file() const { return file("secret"); }
+  std::string overlay_file() const { return file("overlay.json"); }
+  std::string workloads_file() const { return file("workloads.json"); }
 };
 
 }  // namespace weft::cli

@@ -15,10 +15,13 @@
 #include "cli/daemon.h"
 #include "cli/datadir_lock.h"
 #include "cli/host_addresses.h"
+#include "cli/host_net.h"
 #include "cli/output.h"
+#include "cli/overlay_state.h"
 #include "cli/router_api.h"
 #include "cli/secret.h"
 #include "common/host_port.h"
+#include "common/ipv4_cidr.h"
 #include "common/peer_name.h"
 #include "common/status_render.h"
 
@@ -43,6 +46,9 @@ struct LaunchOptions {
   bool no_encryption = false;
   bool no_discovery = false;
   std::vector<std::string> peers;
+  int mtu = 0;        // 0: from the underlay
+  std::string capture = "tap";
+  std::string range;  // "": the stored range, else the default
 };
 
 void validate(LaunchOptions& o) {
@@ -74,6 +80,25 @@ void validate(LaunchOptions& o) {
                    "host. Use 127.0.0.1:PORT or [::1]:PORT.");
   }
   o.http_addr = format_host_port(api);
+  if (!o.range.empty()) {
+    Ipv4Cidr r;
+    try {
+      r = parse_ipv4_cidr(o.range);
+    } catch (const std::invalid_argument& e) {
+      throw CliError("invalid --ipalloc-range: " + std::string(e.what()) +
+                     ". Give a CIDR like 10.32.0.0/12.");
+    }
+    if (r.addr != r.network()) {
+      throw CliError("--ipalloc-range " + o.range + " has host bits set; did you mean " +
+                     Ipv4Cidr{r.network(), r.prefix}.to_string() + "?");
+    }
+    if (r.prefix < 1 || r.prefix > 30) {
+      throw CliError("--ipalloc-range " + o.range +
+                     " is not a usable overlay range; give a prefix length from /1 to /30, like "
+                     "10.32.0.0/12.");
+    }
+    o.range = r.to_string();
+  }
   for (const auto& p : o.peers) {
     try {
       parse_host_port(p, kDefaultPort);
@@ -161,13 +186,14 @@ void explain_secret(const Context& ctx, const SecretOutcome& s, const LaunchOpti
   }
 }
 
-std::vector<std::string> router_args(const Context& ctx, const LaunchOptions& o) {
-  std::vector<std::string> a{"--datadir", ctx.datadir()};
+std::vector<std::string> router_args(const Context& ctx, const LaunchOptions& o, int mtu) {
+  std::vector<std::string> a{"--datadir", ctx.datadir(), "--mtu", std::to_string(mtu)};
   if (!o.name.empty()) a.insert(a.end(), {"--name", o.name});
   if (!o.nickname.empty()) a.insert(a.end(), {"--nickname", o.nickname});
   a.insert(a.end(), {"--port", std::to_string(o.port), "--http-addr", o.http_addr});
   if (o.no_encryption) a.push_back("--no-encryption");
   if (o.no_discovery) a.push_back("--no-discovery");
+  a.insert(a.end(), {"--capture", o.capture});
   a.insert(a.end(), o.peers.begin(), o.peers.end());
   return a;
 }
@@ -209,14 +235,83 @@ void stop_child(pid_t pid) {
   throw CliError(headline + "\n" + (tail.empty() ? "  (the log is empty)\n" : tail) + next_step);
 }
 
+// The overlay's MTU and range for this launch: --mtu, else the underlay's MTU less weft's
+// overhead; --ipalloc-range, else the stored range, else the default. `why` says where the MTU
+// came from.
+OverlayConfig choose_overlay(const Context& ctx, const LaunchOptions& o,
+                             const std::optional<OverlayConfig>& stored, std::string* why) {
+  OverlayConfig c;
+  if (o.mtu > 0) {
+    c.mtu = o.mtu;
+    *why = "set by --mtu";
+  } else {
+    UnderlayMtu u = detect_underlay_mtu();
+    c.mtu = overlay_mtu(u.mtu);
+    *why = std::to_string(u.mtu) + " of " + u.source + ", less " +
+           std::to_string(kOverlayOverhead) + " bytes of weft overhead";
+    if (c.mtu < kMinOverlayMtu) {
+      throw CliError("the underlay MTU " + std::to_string(u.mtu) + " (" + u.source +
+                     ") leaves only " + std::to_string(c.mtu) + " bytes for overlay frames, " +
+                     "below the minimum " + std::to_string(kMinOverlayMtu) +
+                     "; give the overlay MTU with `weft launch --mtu N` (" +
+                     std::to_string(kMinOverlayMtu) + ".." + std::to_string(kMaxOverlayMtu) + ").");
+    }
+  }
+  c.range = !o.range.empty() ? o.range : stored ? stored->range : kDefaultOverlayRange;
+  if (stored && stored->range != c.range) {
+    std::vector<WorkloadRecord> records = read_workloads(ctx);
+    if (!records.empty()) {
+      throw CliError("this host has " + std::to_string(records.size()) +
+                     " attached workload(s) in the overlay range " + stored->range +
+                     "; detach them first (`weft ps` lists them) to change it to " + c.range +
+                     ", or launch without --ipalloc-range to keep it.");
+    }
+  }
+  if (stored && stored->mtu != c.mtu && !read_workloads(ctx).empty()) {
+    warn("Note: the overlay MTU changes from " + std::to_string(stored->mtu) + " to " +
+         std::to_string(c.mtu) + "; workloads attached before keep " + std::to_string(stored->mtu) +
+         " until detached and attached again.");
+  }
+  return c;
+}
+
+// When the router already runs: make sure its bridge is there, and say that --mtu and
+// --ipalloc-range take effect only at the next start.
+void keep_overlay(const Context& ctx, const LaunchOptions& o,
+                  const std::optional<OverlayConfig>& stored) {
+  OverlayConfig c;
+  if (stored) {
+    c = *stored;
+  } else {  // started by a weft without overlay support: set the overlay up now
+    std::string why;
+    c = choose_overlay(ctx, o, stored, &why);
+    write_overlay_config(ctx, c);
+  }
+  if ((o.mtu > 0 && o.mtu != c.mtu) || (!o.range.empty() && o.range != c.range)) {
+    warn("--mtu and --ipalloc-range were not applied: the running router uses MTU " +
+         std::to_string(c.mtu) + " and range " + c.range +
+         ". `weft stop`, then `weft launch` with them, changes that.");
+  }
+  if (ensure_bridge(c.mtu)) {
+    say(std::string("Re-created the bridge ") + kBridgeName + " (MTU " + std::to_string(c.mtu) +
+        ").");
+  }
+}
+
 void run_launch(const Context& ctx, LaunchOptions o) {
   validate(o);
   const std::string dir = ctx.datadir();
   ensure_datadir(dir);
   DatadirLock lock(dir);
-  if (already_running(ctx, o)) return;
+  std::optional<OverlayConfig> stored = read_overlay_config(ctx);
+  if (already_running(ctx, o)) {
+    keep_overlay(ctx, o, stored);
+    return;
+  }
   // Found before the secret is touched, so a broken install changes nothing.
   std::string binary = find_router_binary();
+  std::string mtu_why;
+  OverlayConfig overlay = choose_overlay(ctx, o, stored, &mtu_why);
 
   if (o.no_encryption) {
     warn(
@@ -233,9 +328,17 @@ void run_launch(const Context& ctx, LaunchOptions o) {
     explain_secret(ctx, ensure_secret(ctx.secret_file(), o.password), o);
   }
 
+  // The bridge comes first: the router adds its own port to it as it starts.
+  write_overlay_config(ctx, overlay);
+  bool created = ensure_bridge(overlay.mtu);
+  say(std::string("Overlay ready: bridge ") + kBridgeName + (created ? " created" : "") + ", MTU " +
+      std::to_string(overlay.mtu) + " (" + mtu_why + "), range " + overlay.range +
+      ". `weft attach " + example_address(parse_ipv4_cidr(overlay.range)) +
+      " NETNS` attaches a workload.");
+
   struct stat st;
   off_t log_start = ::stat(ctx.log_file().c_str(), &st) == 0 ? st.st_size : 0;
-  pid_t pid = spawn_daemon(binary, router_args(ctx, o), ctx.log_file());
+  pid_t pid = spawn_daemon(binary, router_args(ctx, o, overlay.mtu), ctx.log_file());
 
   const auto deadline = Clock::now() + kStartDeadline;
   std::string last_problem;
@@ -299,6 +402,18 @@ void add_launch_command(CLI::App& app, Context& ctx) {
   noenc->excludes(pw)->excludes(pwf);
   cmd->add_flag("--no-discovery", o->no_discovery,
                 "Connect only to the given peers, not to peers they tell us about");
+  cmd->add_option("--capture", o->capture,
+                  "How the router takes frames from the bridge: tap (default, fastest) or pcap "
+                  "(libpcap on a veth port, the reference)")
+      ->check(CLI::IsMember({"tap", "pcap"}));
+  cmd->add_option("--mtu", o->mtu,
+                  "Overlay MTU for the bridge and workload interfaces; default: the underlay's "
+                  "MTU less weft's overhead")
+      ->check(CLI::Range(kMinOverlayMtu, kMaxOverlayMtu));
+  cmd->add_option("--ipalloc-range", o->range,
+                  std::string("Overlay address range (CIDR) for workloads; default: the range "
+                              "used before, else ") +
+                      kDefaultOverlayRange);
   cmd->add_option("peers", o->peers, "Peers to connect to: HOST or HOST:PORT");
   cmd->callback([&ctx, o] { run_launch(ctx, *o); });
 }

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   CLI::App app{"weft " WEFT_VERSION
                ": an encrypted mesh overlay network.\n"
                "Run `weft launch` on each host (give it another host's address to join a mesh), "
-               "then `weft status` to see it.",
+               "then `weft status` to see it, and `weft attach` to put workloads on the overlay.",
                "weft"};
   app.set_version_flag("--version", "weft " WEFT_VERSION);
   app.add_option("--datadir", ctx.datadir_arg,
@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   add_status_command(app, ctx);
   add_target_commands(app, ctx);
   add_stop_commands(app, ctx);
+  add_attach_commands(app, ctx);
+  add_expose_commands(app, ctx);
   add_version_command(app);
 
   if (argc <= 1) {

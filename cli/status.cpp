@@ -4,6 +4,9 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/host_net.h"
+#include "cli/output.h"
+#include "cli/overlay_state.h"
 #include "cli/router_api.h"
 #include "common/status_render.h"
 
@@ -16,11 +19,29 @@ struct StatusOptions {
   bool json = false;
 };
 
+// "Overlay: ..." after the summary: the range and MTU, attached workloads, exposed addresses.
+std::string overlay_line(const Context& ctx) {
+  try {
+    auto cfg = read_overlay_config(ctx);
+    if (!cfg) return "";
+    size_t workloads = 0;
+    for (const auto& r : read_workloads(ctx)) workloads += is_stale(r) ? 0 : 1;
+    std::vector<std::string> exposed;
+    for (const auto& a : bridge_addresses()) exposed.push_back(a.to_string());
+    return "\nOverlay: range " + cfg->range + ", MTU " + std::to_string(cfg->mtu) + ", " +
+           std::to_string(workloads) + " workload" + (workloads == 1 ? "" : "s") +
+           " attached (`weft ps`), " +
+           (exposed.empty() ? "host not exposed" : "host exposed as " + join(exposed)) + "\n";
+  } catch (const CliError&) {
+    return "";  // the summary above is what `weft status` is for
+  }
+}
+
 void run_status(const Context& ctx, const StatusOptions& o) {
   StatusView view = o.view.empty() ? StatusView::kSummary : *parse_status_view(o.view);
   nlohmann::json status = get_status(ctx);
   std::cout << (o.json ? render_status_json(status, view) : render_status(status, view))
-            << std::flush;
+            << (!o.json && view == StatusView::kSummary ? overlay_line(ctx) : "") << std::flush;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "cli/context.h"
 #include "cli/daemon.h"
 #include "cli/datadir_lock.h"
+#include "cli/host_net.h"
 #include "cli/output.h"
 #include "cli/router_api.h"
 
@@ -25,8 +26,9 @@ constexpr auto kKillDeadline = std::chrono::seconds(3);
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 
 // Files that mark a directory as a weft data dir; `reset` deletes nothing without one of them.
-constexpr const char* kDatadirMarkers[] = {"secret",   "router.log", "router.pid",
-                                           "api.sock", "identity",   "targets"};
+constexpr const char* kDatadirMarkers[] = {"secret",       "router.log",    "router.pid",
+                                           "api.sock",     "identity",      "targets",
+                                           "overlay.json", "workloads.json"};
 
 bool wait_gone(pid_t pid, Clock::duration limit) {
   const auto deadline = Clock::now() + limit;
@@ -104,6 +106,36 @@ void run_stop(const Context& ctx) {
   say("weft stopped; its state is kept in " + ctx.datadir() + "; `weft launch` starts it again.");
 }
 
+// Removes the interfaces weft created: workload veths (deleting the host end removes ethweft in
+// the workload too), router ports left behind, and the bridge. Returns a sentence saying what
+// went, or "" if nothing was there.
+std::string remove_overlay_interfaces() {
+  std::vector<std::string> ports = weft_ports();
+  std::vector<std::string> veths;
+  for (const auto& p : ports) {
+    ProgramResult r = ip({"link", "del", p});
+    // Deleting one end of a veth pair takes the other with it (weft-pcap / weft-pcap-br).
+    if (!r.ok() && link_info(p)) {
+      must(r, "remove the interface " + p, "Run `weft reset` as root.");
+    }
+    if (is_weft_veth_name(p)) veths.push_back(p);
+  }
+  bool bridge = bridge_exists();
+  if (bridge) {
+    must(ip({"link", "del", kBridgeName}), std::string("remove the bridge ") + kBridgeName,
+         "Run `weft reset` as root.");
+  }
+  if (!bridge && veths.empty()) return "";
+  std::string msg = "Removed ";
+  if (bridge) msg += std::string("the bridge ") + kBridgeName;
+  if (!veths.empty()) {
+    msg += std::string(bridge ? " and " : "") + std::to_string(veths.size()) +
+           " workload interface" + (veths.size() == 1 ? "" : "s") + " (" + join(veths) +
+           "); the workloads lost their " + kWorkloadIfName;
+  }
+  return msg + ".";
+}
+
 void run_reset(const Context& ctx) {
   const std::string dir = ctx.datadir();
   auto lock = lock_if_present(dir);
@@ -113,6 +145,8 @@ void run_reset(const Context& ctx) {
   }
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
+    std::string removed = remove_overlay_interfaces();
+    if (!removed.empty()) say(removed);
     say("Nothing to reset: " + dir + " does not exist. `weft launch` starts afresh.");
     return;
   }
@@ -133,6 +167,8 @@ void run_reset(const Context& ctx) {
                    " does not look like a weft data dir (none of secret, router.log, "
                    "router.pid, api.sock); not removing anything. Check --datadir.");
   }
+  std::string removed = remove_overlay_interfaces();
+  if (!removed.empty()) say(removed);
   std::sort(entries.begin(), entries.end());
   for (const auto& n : entries) {
     fs::remove_all(fs::path(dir) / n, ec);
@@ -158,11 +194,14 @@ void run_reset(const Context& ctx) {
 }  // namespace
 
 void add_stop_commands(CLI::App& app, Context& ctx) {
-  app.add_subcommand("stop", "Stop the weft router on this host, keeping its state")
+  app.add_subcommand("stop",
+                     "Stop the weft router on this host, keeping its state, the bridge weft and "
+                     "the attached workloads")
       ->callback([&ctx] { run_stop(ctx); });
   app.add_subcommand("reset",
-                     "Stop the weft router and delete this host's weft state (identity, cluster "
-                     "secret, targets, logs) and its data dir")
+                     "Stop the weft router, remove the bridge weft and the workload interfaces, "
+                     "and delete this host's weft state (identity, cluster secret, targets, "
+                     "logs) and its data dir")
       ->callback([&ctx] { run_reset(ctx); });
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/overlay.h"
 #include "router/api/http_server.h"
 #include "router/api/status_json.h"
 #include "router/mesh/mesh_core.h"
@@ -38,11 +39,11 @@ struct RouterOptions {
   CaptureBackend capture = CaptureBackend::kTap;
 };
 
-// Every byte weft adds around an inner Ethernet frame on an IPv4 underlay: IPv4 + UDP headers,
+// common/overlay.h states the overhead for the CLI; it must match the wire: IPv4 + UDP headers,
 // the datagram header and AEAD tag, the frame batch header, one frame's length and virtio
-// header, and the inner Ethernet header itself (the overlay MTU counts from the inner IP header).
-constexpr int kOverlayOverhead = 20 + 8 + int(kDataOverhead) + int(kFrameBatchHeaderLen) +
-                                 int(kFrameItemOverhead) + int(kEthHdrLen);
+// header, and the inner Ethernet header (the overlay MTU counts from the inner IP header).
+static_assert(kOverlayOverhead == 20 + 8 + int(kDataOverhead) + int(kFrameBatchHeaderLen) +
+                                      int(kFrameItemOverhead) + int(kEthHdrLen));
 
 class RouterDaemon : public MeshIo, public ControlConnection::Events, public DataplaneIo {
  public:

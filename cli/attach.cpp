@@ -1,0 +1,463 @@
+// `weft attach`, `weft detach` and `weft ps`: workloads (network namespaces) on the overlay. Each
+// gets a veth pair: the host end (vethweXXXXXXXX) on the bridge `weft`, the other end (ethweft)
+// inside the workload with its addresses, the overlay MTU and a route for the overlay range.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/datadir_lock.h"
+#include "cli/host_net.h"
+#include "cli/output.h"
+#include "cli/overlay_state.h"
+#include "cli/router_api.h"
+#include "common/ipv4_cidr.h"
+
+namespace weft::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct AttachOptions {
+  std::vector<std::string> args;  // addresses, then the namespace unless --pid is given
+  std::string name;
+  int pid = 0;
+};
+
+struct DetachOptions {
+  std::string netns;
+  int pid = 0;
+};
+
+// Holds SIGINT, SIGTERM and SIGHUP while a change is half-made, so an interrupted attach still
+// either completes or is undone; a signal that arrived meanwhile acts when this ends.
+class HoldSignals {
+ public:
+  HoldSignals() {
+    sigset_t s;
+    sigemptyset(&s);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&s, sig);
+    ::sigprocmask(SIG_BLOCK, &s, &old_);
+  }
+  ~HoldSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+  HoldSignals(const HoldSignals&) = delete;
+  HoldSignals& operator=(const HoldSignals&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// `ip -n NAME ...` for a named namespace; nsenter for a pid's.
+std::string ip_in_hint(const NetnsRef& ns, const std::string& args) {
+  return ns.pid > 0 ? "nsenter --net=" + ns.path() + " ip " + args
+                    : "ip -n " + ns.name + " " + args;
+}
+
+std::string detach_hint(const NetnsRef& ns) {
+  return ns.pid > 0 ? "weft detach --pid " + std::to_string(ns.pid) : "weft detach " + ns.name;
+}
+
+bool valid_workload_name(const std::string& n) {
+  if (n.empty() || n.size() > 63 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// An IPv4 address with or without a prefix, or anything with a colon (IPv6): what a namespace
+// name given in an address's place looks like.
+bool looks_like_address(const std::string& s) {
+  return parse_ipv4(s.substr(0, s.find('/'))).has_value() || s.find(':') != std::string::npos;
+}
+
+// The namespace to attach and the addresses, from the positional arguments.
+NetnsRef split_args(const AttachOptions& o, std::vector<std::string>& addrs) {
+  NetnsRef ns;
+  addrs = o.args;
+  if (o.pid > 0) {
+    ns.pid = o.pid;
+    if (!addrs.empty() && !looks_like_address(addrs.back()) &&
+        addrs.back().find('.') == std::string::npos) {
+      throw CliError("give either a network namespace name or --pid PID, not both (\"" +
+                     addrs.back() + "\" and --pid " + std::to_string(o.pid) + ").");
+    }
+    return ns;
+  }
+  if (addrs.empty()) {
+    throw CliError(
+        "give the workload's network namespace: `weft attach 10.32.1.5/12 NETNS` (a name from "
+        "`ip netns list`) or `weft attach 10.32.1.5/12 --pid PID`.");
+  }
+  ns.name = addrs.back();
+  addrs.pop_back();
+  if (looks_like_address(ns.name)) {
+    throw CliError("\"" + ns.name +
+                   "\" looks like an address, but the network namespace comes last: `weft attach "
+                   "10.32.1.5/12 NETNS` (or --pid PID).");
+  }
+  if (ns.name == "." || ns.name == ".." || ns.name.find('/') != std::string::npos) {
+    throw CliError("\"" + ns.name +
+                   "\" is not a network namespace name; `ip netns list` shows them.");
+  }
+  return ns;
+}
+
+// The addresses, validated against the overlay range and each other.
+std::vector<Ipv4Cidr> parse_addresses(const std::vector<std::string>& given, const NetnsRef& ns,
+                                      const Ipv4Cidr& range) {
+  const std::string ex = example_address(range);
+  if (given.empty()) {
+    throw CliError("no address given for " + ns.label() +
+                   ": automatic addresses arrive with IPAM; give an address like " + ex +
+                   ": `weft attach " + ex + " " +
+                   (ns.pid > 0 ? "--pid " + std::to_string(ns.pid) : ns.name) + "`.");
+  }
+  std::vector<Ipv4Cidr> out;
+  for (const auto& s : given) {
+    Ipv4Cidr c;
+    try {
+      c = parse_ipv4_cidr(s, range.prefix);
+    } catch (const std::invalid_argument& e) {
+      throw CliError("invalid address: " + std::string(e.what()) + ".");
+    }
+    if (!range.contains(c.addr)) {
+      throw CliError(c.to_string() + " is outside the overlay range " + range.to_string() +
+                     " (set by `weft launch --ipalloc-range`); give an address inside it, like " +
+                     ex + ".");
+    }
+    if (c.prefix < 31 && (c.addr == c.network() || c.addr == c.broadcast())) {
+      throw CliError(c.to_string() + " is the " +
+                     (c.addr == c.network() ? "network" : "broadcast") +
+                     " address of its prefix, which no interface can use; give a host address "
+                     "like " +
+                     ex + ".");
+    }
+    if (c.addr == range.network() || c.addr == range.broadcast()) {
+      throw CliError(c.to_string() + " is the " +
+                     (c.addr == range.network() ? "network" : "broadcast") +
+                     " address of the overlay range " + range.to_string() +
+                     "; give a host address like " + ex + ".");
+    }
+    for (const auto& prev : out) {
+      if (prev.addr == c.addr) {
+        throw CliError(c.address() + " is given twice; give each address once.");
+      }
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+uint32_t address_of(const std::string& cidr) {
+  try {
+    return parse_ipv4_cidr(cidr, 32).addr;
+  } catch (const std::invalid_argument&) {
+    return 0;
+  }
+}
+
+// Refuses an address that another live workload or the host itself (`weft expose`) has.
+void check_address_free(const Ipv4Cidr& c, const std::vector<WorkloadRecord>& live) {
+  for (const auto& r : live) {
+    for (const auto& ip : r.ips) {
+      if (address_of(ip) == c.addr) {
+        throw CliError(c.address() + " is already used by the workload " + r.name + " (netns " +
+                       r.netns_label() + "); choose another address, or `" +
+                       detach_hint(netns_of(r)) + "` first.");
+      }
+    }
+  }
+  for (const auto& b : bridge_addresses()) {
+    if (b.addr == c.addr) {
+      throw CliError(c.address() + " is this host's own overlay address (`weft expose`); choose " +
+                     "another address, or `weft hide " + b.to_string() + "` first.");
+    }
+  }
+}
+
+// Resolves the namespace, refusing what cannot be attached. Returns its inode.
+uint64_t resolve_netns(const NetnsRef& ns) {
+  uint64_t ino = 0;
+  NetnsCheck check = check_netns(ns.path(), &ino);
+  const int err = errno;
+  switch (check) {
+    case NetnsCheck::kMissing:
+      if (ns.pid > 0) {
+        throw CliError("no process with pid " + std::to_string(ns.pid) +
+                       " (or its network namespace is not visible here); give the pid of a "
+                       "running process.");
+      }
+      throw CliError("no network namespace named " + ns.name + "; `ip netns list` shows them.");
+    case NetnsCheck::kNoAccess:
+      throw CliError("cannot open " + ns.path() + ": " + std::strerror(err) +
+                     ". Run the command as root (a process's namespace needs the right to trace "
+                     "the process).");
+    case NetnsCheck::kNotNetns:
+      throw CliError(ns.path() + " is not a network namespace" +
+                     (ns.pid > 0
+                          ? "."
+                          : " (a leftover file?); `ip netns delete " + ns.name + "` removes it."));
+    case NetnsCheck::kOk:
+      break;
+  }
+  uint64_t self = 0;
+  if (check_netns("/proc/self/ns/net", &self) == NetnsCheck::kOk && self == ino) {
+    throw CliError(ns.label() +
+                   " is this host's own network namespace; attach a workload's namespace, or "
+                   "give the host an overlay address with `weft expose CIDR`.");
+  }
+  return ino;
+}
+
+void run_attach(const Context& ctx, const AttachOptions& o) {
+  std::vector<std::string> given;
+  NetnsRef ns = split_args(o, given);
+  if (!o.name.empty() && !valid_workload_name(o.name)) {
+    throw CliError("invalid --name \"" + o.name +
+                   "\": use 1 to 63 letters, digits, '-', '_' and '.', starting with a letter or "
+                   "digit.");
+  }
+  const std::string dir = ctx.datadir();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw CliError(not_running_message(ctx));
+  DatadirLock lock(dir);
+  if (!try_get_status(ctx, std::chrono::seconds(2))) throw CliError(not_running_message(ctx));
+  OverlayConfig cfg = require_overlay_config(ctx);
+  const Ipv4Cidr range = parse_ipv4_cidr(cfg.range);
+  if (!bridge_exists()) {
+    throw CliError(std::string("the bridge ") + kBridgeName +
+                   " is missing on this host (deleted by hand?); run `weft launch` again to "
+                   "re-create it, then attach.");
+  }
+  std::vector<Ipv4Cidr> addrs = parse_addresses(given, ns, range);
+  const uint64_t inode = resolve_netns(ns);
+
+  std::vector<WorkloadRecord> records = read_workloads(ctx);
+  std::vector<WorkloadRecord> live;
+  for (const auto& r : records) {
+    if (!is_stale(r)) live.push_back(r);
+  }
+  for (const auto& r : live) {
+    if (r.netns_inode == inode) {
+      std::string ips;
+      for (const auto& ip : r.ips) ips += (ips.empty() ? "" : " ") + ip;
+      throw CliError(ns.label() + " is already attached" +
+                     (r.netns_label() == ns.label() ? "" : " (as " + r.netns_label() + ")") +
+                     ", named " + r.name + " with " + ips + "; `" + detach_hint(netns_of(r)) +
+                     "` first to attach it again.");
+    }
+  }
+  const std::string name = !o.name.empty() ? o.name
+                           : ns.pid > 0    ? "pid-" + std::to_string(ns.pid)
+                                           : ns.name;
+  for (const auto& r : live) {
+    if (r.name == name) {
+      throw CliError("the name " + name + " is already used by the workload in netns " +
+                     r.netns_label() + "; choose another --name, or `" + detach_hint(netns_of(r)) +
+                     "` first.");
+    }
+  }
+  for (const auto& a : addrs) check_address_free(a, live);
+  if (link_info(kWorkloadIfName, ns.path())) {
+    throw CliError(ns.label() + " already has an interface named " + kWorkloadIfName +
+                   " that this host's weft did not attach; remove it (`" +
+                   ip_in_hint(ns, std::string("link del ") + kWorkloadIfName) +
+                   "`) or attach another namespace.");
+  }
+  bool need_route =
+      std::none_of(addrs.begin(), addrs.end(), [&](const Ipv4Cidr& a) { return a.covers(range); });
+
+  // Every check passed: from here on, a failure undoes what was done.
+  const std::string veth = new_veth_name();
+  const std::string mtu = std::to_string(cfg.mtu);
+  const std::string path = ns.path();
+  const std::string next = "Run the command as root.";
+  WorkloadRecord rec{ns.name, ns.pid, name, "", {}, veth, inode};
+  for (const auto& a : addrs) rec.ips.push_back(a.to_string());
+  {
+    HoldSignals hold;
+    // One request creates both ends, ethweft directly inside the workload: it either fully
+    // happens or not at all.
+    must(ip({"link", "add", veth, "mtu", mtu, "type", "veth", "peer", "name", kWorkloadIfName,
+             "mtu", mtu, "netns", path}),
+         "create the veth pair " + veth + " / " + kWorkloadIfName + " for " + ns.label(), next);
+    try {
+      if (auto e = disable_ipv6_autoconf(veth, true); !e.empty()) {
+        throw CliError("cannot turn off IPv6 router advertisements on " + veth + ": " + e + ".");
+      }
+      must(ip({"link", "set", "dev", veth, "master", kBridgeName, "up"}),
+           "add " + veth + " to the bridge " + kBridgeName, next);
+      if (auto e = in_netns(path, [] { return disable_ipv6_autoconf(kWorkloadIfName, false); });
+          !e.empty()) {
+        throw CliError("cannot turn off IPv6 router advertisements on " +
+                       std::string(kWorkloadIfName) + " in " + ns.label() + ": " + e + ".");
+      }
+      for (const auto& a : addrs) {
+        must(ip_in(path, {"addr", "add", a.to_string(), "dev", kWorkloadIfName}),
+             "add " + a.to_string() + " to " + kWorkloadIfName + " in " + ns.label(), next);
+      }
+      must(ip_in(path, {"link", "set", "dev", kWorkloadIfName, "up"}),
+           "bring " + std::string(kWorkloadIfName) + " up in " + ns.label(), next);
+      if (need_route) {
+        must(ip_in(path, {"route", "add", range.to_string(), "dev", kWorkloadIfName}),
+             "add a route for the overlay range " + range.to_string() + " in " + ns.label(),
+             "Does the workload already route that range elsewhere (`" + ip_in_hint(ns, "route") +
+                 "`)?");
+      }
+      auto info = link_info(kWorkloadIfName, path);
+      if (!info || !info->contains("address") || !(*info)["address"].is_string()) {
+        throw CliError("cannot read the MAC address of " + std::string(kWorkloadIfName) + " in " +
+                       ns.label() + ".");
+      }
+      rec.mac = (*info)["address"].get<std::string>();
+      // A stale record for the same name (the namespace was deleted and created again) is
+      // replaced by this one.
+      std::erase_if(records, [&](const WorkloadRecord& r) {
+        return r.netns_label() == ns.label() && is_stale(r);
+      });
+      records.push_back(rec);
+      write_workloads(ctx, records);
+    } catch (const std::exception& e) {
+      ProgramResult undo = ip({"link", "del", veth});
+      throw CliError(std::string(e.what()) +
+                     (undo.ok() ? "\nNothing was left behind: the half-made veth pair " + veth +
+                                      " / " + kWorkloadIfName + " was removed."
+                                : "\nAlso could not remove the half-made veth " + veth + " (" +
+                                      first_line(undo.err) + "): remove it with `ip link del " +
+                                      veth + "`."));
+    }
+  }
+
+  // Announce the addresses once the bridge forwards the port's frames (its link comes up a
+  // moment after ethweft), so the bridge and the router learn where they live.
+  if (!wait_port_forwarding(veth, 3000)) {
+    warn("Note: the bridge port " + veth + " was not forwarding after 3 s; announcing the " +
+         "addresses anyway.");
+  }
+  std::vector<uint32_t> ips;
+  for (const auto& a : addrs) ips.push_back(a.addr);
+  if (auto e = in_netns(path, [&] { return send_gratuitous_arps(kWorkloadIfName, ips); });
+      !e.empty()) {
+    warn("Note: could not announce the addresses with a gratuitous ARP (" + e +
+         "); peers learn them at the workload's first packet instead.");
+  }
+  std::string ip_list;
+  for (const auto& s : rec.ips) ip_list += (ip_list.empty() ? "" : ", ") + s;
+  say("Attached " + ns.label() + " (name " + name + ") to weft: " + kWorkloadIfName + " has " +
+      ip_list + ", MAC " + rec.mac + ", MTU " + mtu +
+      (need_route ? ", and a route for " + range.to_string() : "") +
+      ". `weft ps` lists attached workloads; `" + detach_hint(ns) + "` detaches it.");
+}
+
+void run_detach(const Context& ctx, const DetachOptions& o) {
+  if (o.netns.empty() == (o.pid == 0)) {
+    throw CliError(
+        "give the workload to detach: its network namespace (`weft detach NETNS`) or "
+        "`weft detach --pid PID`; `weft ps` lists them.");
+  }
+  NetnsRef ns{o.netns, o.pid};
+  const std::string dir = ctx.datadir();
+  std::error_code ec;
+  std::vector<WorkloadRecord> records;
+  std::optional<DatadirLock> lock;
+  if (fs::is_directory(dir, ec)) {
+    lock.emplace(dir);
+    records = read_workloads(ctx);
+  }
+  uint64_t inode = 0;
+  bool exists = check_netns(ns.path(), &inode) == NetnsCheck::kOk;
+  std::vector<WorkloadRecord> matches, rest;
+  for (const auto& r : records) {
+    bool same = r.netns_label() == ns.label() || (exists && r.netns_inode == inode && !is_stale(r));
+    (same ? matches : rest).push_back(r);
+  }
+  if (matches.empty()) {
+    throw CliError(ns.label() + " is not attached to weft on this host; `weft ps` lists the " +
+                   "attached workloads.");
+  }
+  std::vector<std::string> lines;
+  for (const auto& r : matches) {
+    bool stale = is_stale(r);
+    // The host end goes with its pair. A stale record's veth can outlive the namespace's name
+    // (a process may still hold the namespace); a name some live record now uses is not ours.
+    bool shared = std::any_of(rest.begin(), rest.end(),
+                              [&](const WorkloadRecord& x) { return x.veth == r.veth; });
+    bool removed = false;
+    if (!shared && link_info(r.veth)) {
+      HoldSignals hold;
+      must(ip({"link", "del", r.veth}), "remove " + r.veth + ", the host end of " + r.name,
+           "Run the command as root.");
+      removed = true;
+    }
+    std::string ips;
+    for (const auto& ip : r.ips) ips += (ips.empty() ? "" : ", ") + ip;
+    if (stale) {
+      lines.push_back("Forgot the workload " + r.name + ": its network namespace " +
+                      r.netns_label() + " is gone" +
+                      (removed ? "; removed its leftover " + r.veth + "."
+                               : ", and its " + std::string(kWorkloadIfName) + " with it."));
+    } else {
+      lines.push_back("Detached " + r.netns_label() + " (name " + r.name + "): removed " +
+                      kWorkloadIfName + " and the host's " + r.veth + "; " + ips + " " +
+                      (r.ips.size() == 1 ? "is" : "are") + " free again.");
+    }
+  }
+  write_workloads(ctx, rest);
+  for (const auto& l : lines) say(l);
+}
+
+void run_ps(const Context& ctx, bool as_json) {
+  const std::string dir = ctx.datadir();
+  std::error_code ec;
+  std::vector<WorkloadRow> rows;
+  if (fs::is_directory(dir, ec)) {
+    for (auto& r : read_workloads(ctx)) rows.push_back({r, is_stale(r)});
+  }
+  std::cout << (as_json ? render_workloads_json(rows) : render_workloads(rows)) << std::flush;
+}
+
+}  // namespace
+
+void add_attach_commands(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<AttachOptions>();
+  CLI::App* attach = app.add_subcommand(
+      "attach",
+      "Put a workload (a network namespace) on the overlay: a veth pair from the bridge weft to "
+      "an interface ethweft in the namespace, with the given addresses.\n"
+      "  weft attach 10.32.1.5/12 NETNS       (a name from `ip netns list`)\n"
+      "  weft attach 10.32.1.5/12 --pid PID   (the namespace of a running process)");
+  attach->add_option("args", a->args,
+                     "IP/CIDR... then NETNS: addresses inside the overlay range (a bare IP gets "
+                     "the range's prefix length), then the namespace unless --pid is given");
+  attach->add_option("--name", a->name,
+                     "Name of the workload (default: the namespace's name, or pid-PID)");
+  attach->add_option("--pid", a->pid, "Attach the network namespace of this process")
+      ->check(CLI::PositiveNumber);
+  attach->callback([&ctx, a] { run_attach(ctx, *a); });
+
+  auto d = std::make_shared<DetachOptions>();
+  CLI::App* detach = app.add_subcommand(
+      "detach",
+      "Take a workload off the overlay: remove its veth pair (ethweft inside, vethwe... on the "
+      "host) and forget it; also forgets a workload whose namespace is gone");
+  auto* dn = detach->add_option("netns", d->netns, "The workload's network namespace name");
+  auto* dp = detach->add_option("--pid", d->pid, "The workload's process (as given to attach)")
+                 ->check(CLI::PositiveNumber);
+  dn->excludes(dp);
+  detach->callback([&ctx, d] { run_detach(ctx, *d); });
+
+  auto ps_json = std::make_shared<bool>(false);
+  CLI::App* ps = app.add_subcommand(
+      "ps", "List the workloads attached on this host: namespace, name, MAC, addresses");
+  ps->add_flag("--json", *ps_json, "Print them as JSON");
+  ps->callback([&ctx, ps_json] { run_ps(ctx, *ps_json); });
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,111 @@
+#include "cli/overlay_state.h"
+
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include "cli/output.h"
+#include "common/atomic_file.h"
+
+namespace weft::cli {
+
+namespace {
+
+constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC: the file system of namespace handles
+
+std::optional<std::string> read_state_file(const std::string& path) {
+  try {
+    return read_file(path);
+  } catch (const std::system_error& e) {
+    throw CliError("cannot read " + path + ": " + e.code().message() +
+                   ". Run the command as root.");
+  }
+}
+
+void write_state_file(const std::string& path, const std::string& content) {
+  try {
+    write_file_atomic(path, content, 0600);
+  } catch (const std::system_error& e) {
+    throw CliError("cannot write " + path + ": " + e.code().message() +
+                   ". Run the command as root.");
+  }
+}
+
+}  // namespace
+
+std::optional<OverlayConfig> read_overlay_config(const Context& ctx) {
+  auto text = read_state_file(ctx.overlay_file());
+  if (!text) return std::nullopt;
+  try {
+    return parse_overlay_config(*text);
+  } catch (const std::invalid_argument& e) {
+    throw CliError(ctx.overlay_file() + " is damaged (" + e.what() +
+                   "). Delete it and run `weft launch` again to write it afresh.");
+  }
+}
+
+void write_overlay_config(const Context& ctx, const OverlayConfig& c) {
+  write_state_file(ctx.overlay_file(), overlay_config_json(c));
+}
+
+OverlayConfig require_overlay_config(const Context& ctx) {
+  auto c = read_overlay_config(ctx);
+  if (!c) {
+    throw CliError("the overlay is not set up on this host (no " + ctx.overlay_file() +
+                   "). Run `weft launch` (a router started by an older weft needs `weft stop` "
+                   "first).");
+  }
+  return *c;
+}
+
+std::vector<WorkloadRecord> read_workloads(const Context& ctx) {
+  auto text = read_state_file(ctx.workloads_file());
+  if (!text) return {};
+  try {
+    return parse_workloads_json(*text);
+  } catch (const std::invalid_argument& e) {
+    throw CliError(ctx.workloads_file() + " is damaged (" + e.what() +
+                   "). Fix or delete it; `ip link show type veth` shows the workload interfaces "
+                   "(vethwe...) still on this host.");
+  }
+}
+
+void write_workloads(const Context& ctx, const std::vector<WorkloadRecord>& records) {
+  write_state_file(ctx.workloads_file(), workloads_json(records));
+}
+
+std::string NetnsRef::path() const {
+  return pid > 0 ? "/proc/" + std::to_string(pid) + "/ns/net" : "/run/netns/" + name;
+}
+
+std::string NetnsRef::label() const {
+  return pid > 0 ? "pid:" + std::to_string(pid) : name;
+}
+
+NetnsRef netns_of(const WorkloadRecord& r) {
+  return NetnsRef{r.netns, r.pid};
+}
+
+NetnsCheck check_netns(const std::string& path, uint64_t* inode) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return errno == ENOENT || errno == ENOTDIR ? NetnsCheck::kMissing : NetnsCheck::kNoAccess;
+  }
+  struct statfs fs;
+  if (::statfs(path.c_str(), &fs) != 0 || static_cast<long>(fs.f_type) != kNsfsMagic) {
+    return NetnsCheck::kNotNetns;
+  }
+  if (inode) *inode = st.st_ino;
+  return NetnsCheck::kOk;
+}
+
+bool is_stale(const WorkloadRecord& r) {
+  uint64_t ino = 0;
+  if (check_netns(netns_of(r).path(), &ino) != NetnsCheck::kOk) return true;
+  return r.netns_inode != 0 && ino != r.netns_inode;
+}
+
+}  // namespace weft::cli

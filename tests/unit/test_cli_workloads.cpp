@@ -1,0 +1,72 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/text_table.h"
+#include "common/workloads.h"
+
+using weft::WorkloadRecord;
+using weft::WorkloadRow;
+
+namespace {
+
+bool has(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+const WorkloadRecord kByName{
+    "web-ns", 0, "web", "aa:bb:cc:dd:ee:01", {"10.32.1.5/12"}, "vethwe0123abcd", 4026532316};
+const WorkloadRecord kByPid{
+    "",        4242, "db", "aa:bb:cc:dd:ee:02", {"10.32.1.6/24", "10.32.1.7/24"}, "vethwe89abcdef",
+    4026532400};
+
+}  // namespace
+
+TEST_CASE("workloads.json round-trips") {
+  std::vector<WorkloadRecord> records{kByName, kByPid};
+  std::string text = weft::workloads_json(records);
+  CHECK(weft::parse_workloads_json(text) == records);
+  auto j = nlohmann::json::parse(text);
+  CHECK(j["workloads"][0]["netns"] == "web-ns");
+  CHECK_FALSE(j["workloads"][0].contains("pid"));
+  CHECK(j["workloads"][1]["pid"] == 4242);
+  CHECK_FALSE(j["workloads"][1].contains("netns"));
+  CHECK(weft::parse_workloads_json(R"({"workloads":[]})").empty());
+  CHECK(kByName.netns_label() == "web-ns");
+  CHECK(kByPid.netns_label() == "pid:4242");
+}
+
+TEST_CASE("parse_workloads_json rejects damaged documents") {
+  for (const char* bad :
+       {"", "{", "[]", R"({"workloads":{}})", R"({"workloads":[1]})",
+        R"({"workloads":[{"name":"a","veth":"v","ips":[]}]})",  // neither netns nor pid
+        R"({"workloads":[{"netns":"n","pid":3,"name":"a","veth":"v","ips":[]}]})",
+        R"({"workloads":[{"netns":"n","name":"a","veth":"v"}]})",
+        R"({"workloads":[{"netns":"n","name":"a","veth":"v","ips":[1]}]})",
+        R"({"workloads":[{"pid":-1,"name":"a","veth":"v","ips":[]}]})",
+        R"({"workloads":[{"netns":"n","veth":"v","ips":[]}]})"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS(weft::parse_workloads_json(bad), std::invalid_argument);
+  }
+}
+
+TEST_CASE("render_workloads: a table, stale rows marked with what to do") {
+  std::string out = weft::render_workloads({{kByName, false}, {kByPid, true}});
+  CHECK(has(out, "NETNS            NAME  MAC                IPS\n"));
+  CHECK(has(out, "web-ns           web   aa:bb:cc:dd:ee:01  10.32.1.5/12\n"));
+  CHECK(has(out, "pid:4242 (gone)  db    aa:bb:cc:dd:ee:02  10.32.1.6/24 10.32.1.7/24\n"));
+  CHECK(has(out, "`weft detach --pid 4242` forgets it."));
+  CHECK(has(weft::render_workloads({}), "No workloads attached"));
+}
+
+TEST_CASE("render_workloads_json adds stale") {
+  auto j = nlohmann::json::parse(weft::render_workloads_json({{kByName, false}, {kByPid, true}}));
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["stale"] == false);
+  CHECK(j[1]["stale"] == true);
+  CHECK(j[1]["ips"].size() == 2);
+}
+
+TEST_CASE("text_table pads columns but not the last") {
+  CHECK(weft::text_table({{"A", "BB", "C"}, {"aaa", "b", ""}}, "  ") == "  A    BB  C\n  aaa  b\n");
+}
