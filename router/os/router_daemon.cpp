@@ -2,8 +2,14 @@
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <nlohmann/json.hpp>
@@ -336,8 +342,15 @@ void RouterDaemon::start_dataplane() {
                best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM"
                                                              : "ChaCha20-Poly1305");
   device_->start(
-      [this](ByteView vnet, ByteView frame) { dp_->on_local_frame(vnet, frame, now_ms()); },
-      [this] { rearm_timer(); });
+      [this](ByteView vnet, ByteView frame) {
+        batching_ = true;
+        dp_->on_local_frame(vnet, frame, now_ms());
+      },
+      [this] {
+        batching_ = false;
+        flush_udp();
+        rearm_timer();
+      });
   read_udp();
 }
 
@@ -368,19 +381,81 @@ void RouterDaemon::read_udp() {
 }
 
 void RouterDaemon::send_udp(const UdpEndpoint& to, ByteView datagram) {
-  asio::ip::udp::endpoint ep;
-  if (to.v6) {
-    asio::ip::address_v6::bytes_type b;
-    std::copy(to.ip.begin(), to.ip.end(), b.begin());
-    ep = asio::ip::udp::endpoint(asio::ip::address_v6(b), to.port);
-  } else {
-    asio::ip::address_v4::bytes_type b;
-    std::copy(to.ip.begin(), to.ip.begin() + 4, b.begin());
-    ep = asio::ip::udp::endpoint(asio::ip::address_v4(b), to.port);
+  // Datagrams to the same peer of the same size (the segments of one super-frame) are
+  // coalesced and handed to the kernel in one UDP GSO send; a different peer or size, a full
+  // buffer, or the end of a burst of captured frames flushes them.
+  if (!gso_out_.empty() &&
+      (!(gso_to_ == to) || datagram.size() > gso_size_ || gso_last_short_ ||
+       gso_out_.size() + datagram.size() > kGsoMaxBytes || gso_count_ >= kGsoMaxSegments))
+    flush_udp();
+  if (gso_out_.empty()) {
+    gso_to_ = to;
+    gso_size_ = datagram.size();
   }
-  boost::system::error_code ec;
-  udp_.send_to(asio::buffer(datagram.data(), datagram.size()), ep, 0, ec);
-  if (ec) ++udp_send_errors_;
+  gso_out_.insert(gso_out_.end(), datagram.begin(), datagram.end());
+  ++gso_count_;
+  gso_last_short_ = datagram.size() < gso_size_;  // only the last segment may be shorter
+  if (!batching_) flush_udp();
+}
+
+void RouterDaemon::flush_udp() {
+  if (gso_out_.empty()) return;
+  sockaddr_storage ss{};
+  socklen_t sl;
+  if (gso_to_.v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(gso_to_.port);
+    std::memcpy(&a->sin6_addr, gso_to_.ip.data(), 16);
+    sl = sizeof(sockaddr_in6);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(gso_to_.port);
+    std::memcpy(&a->sin_addr, gso_to_.ip.data(), 4);
+    sl = sizeof(sockaddr_in);
+  }
+  iovec iov{gso_out_.data(), gso_out_.size()};
+  msghdr msg{};
+  msg.msg_name = &ss;
+  msg.msg_namelen = sl;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+  if (gso_count_ > 1 && udp_gso_) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t seg = static_cast<uint16_t>(gso_size_);
+    std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+  }
+  bool sent = false;
+  if (gso_count_ == 1 || udp_gso_) {
+    sent = ::sendmsg(udp_.native_handle(), &msg, 0) >= 0;
+    if (!sent && gso_count_ > 1 && errno != EAGAIN && errno != ENOBUFS) {
+      // The kernel or the path will not segment for us (e.g. datagrams larger than the
+      // underlay MTU): stop asking, and send this batch one datagram at a time.
+      udp_gso_ = false;
+      spdlog::info("UDP GSO unavailable ({}); sending one datagram per call", strerror(errno));
+    }
+  }
+  if (!sent && gso_count_ > 1 && !udp_gso_) {
+    msg.msg_control = nullptr;
+    msg.msg_controllen = 0;
+    sent = true;
+    for (size_t off = 0; off < gso_out_.size(); off += gso_size_) {
+      iov.iov_base = gso_out_.data() + off;
+      iov.iov_len = std::min(gso_size_, gso_out_.size() - off);
+      if (::sendmsg(udp_.native_handle(), &msg, 0) < 0) sent = false;
+    }
+  }
+  if (!sent) ++udp_send_errors_;
+  gso_out_.clear();
+  gso_count_ = 0;
+  gso_last_short_ = false;
 }
 
 void RouterDaemon::send_fallback(PeerName neighbor, ByteView batch) {

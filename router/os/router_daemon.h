@@ -109,6 +109,13 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   std::vector<uint8_t> udp_buf_ = std::vector<uint8_t>(65536 + 64);
   boost::asio::ip::udp::endpoint udp_from_;
   uint64_t udp_send_errors_ = 0;
+  // UDP GSO batching of outgoing datagrams (send_udp / flush_udp).
+  void flush_udp();
+  static constexpr size_t kGsoMaxBytes = 65000, kGsoMaxSegments = 64;
+  bool batching_ = false, udp_gso_ = true, gso_last_short_ = false;
+  Bytes gso_out_ = Bytes();
+  UdpEndpoint gso_to_;
+  size_t gso_size_ = 0, gso_count_ = 0;
 };
 
 }  // namespace weft

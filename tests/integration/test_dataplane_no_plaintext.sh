@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# While a workload sends a random marker over TCP and UDP to a workload on another host, the
+# underlay carries only weft's UDP/TCP port 6783 between the hosts, and never the marker.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/../../scripts/lib/netns.sh
+source "$here/../../scripts/lib/netns.sh"
+# shellcheck source=SCRIPTDIR/lib_weft.sh
+source "$here/lib_weft.sh"
+command -v tcpdump >/dev/null || fail "this test needs tcpdump (apt-get install tcpdump)"
+command -v nc >/dev/null || fail "this test needs nc (apt-get install netcat-openbsd)"
+
+harness_init dpplain
+harness_add_hosts 2
+w1="$(host_ns h1)-w1"
+w2="$(host_ns h2)-w2"
+for w in "$w1" "$w2"; do ip netns add "$w" || fail "cannot create the namespace $w"; done
+weft_launch_first h1 >/dev/null || fail "weft launch on h1 failed"
+weft_launch_join h2 h1 >/dev/null || fail "weft launch on h2 failed"
+wait_for "h1 and h2 to connect" 20 weft_full_mesh h1 h2 || fail "no mesh"
+weft_on h1 attach 10.32.1.1/12 "$w1" >/dev/null || fail "attach on h1 failed"
+weft_on h2 attach 10.32.2.1/12 "$w2" >/dev/null || fail "attach on h2 failed"
+wait_for "$w1 to reach $w2" 10 ip netns exec "$w1" ping -c1 -W1 -q 10.32.2.1 || fail "$w1 cannot ping $w2"
+# The path must be UDP, so the capture covers the UDP data plane and not only the fallback.
+wait_for "h1's path to h2 to be udp" 10 weft_jq h1 \
+  '.dataplane.paths[] | select(.nickname == "h2") | .path == "udp"' || fail "h1 -> h2 path is not udp"
+
+# Capture everything on the underlay bridge, full packets.
+pcap="$HARNESS_DIR/underlay.pcap"
+cap_log="$HARNESS_DIR/tcpdump.log"
+ip netns exec "$(underlay_ns)" tcpdump -n -s 0 -U -i br0 -w "$pcap" >"$cap_log" 2>&1 </dev/null &
+cap_pid=$!
+wait_for "tcpdump to listen" 10 grep -q "listening on" "$cap_log" || fail "no tcpdump: $(cat "$cap_log")"
+
+marker="PLAINTEXT-MARKER-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+tcp_out="$HARNESS_DIR/tcp.out"
+udp_out="$HARNESS_DIR/udp.out"
+: >"$tcp_out"
+: >"$udp_out"
+ip netns exec "$w2" nc -l 5000 >"$tcp_out" 2>&1 </dev/null &
+ip netns exec "$w2" nc -u -l 5001 >"$udp_out" 2>&1 </dev/null &
+wait_for "listeners in $w2" 5 bash -c "ip netns exec '$w2' ss -Hltun | grep -q ':5000 ' &&
+  ip netns exec '$w2' ss -Hlun | grep -q ':5001 '" || fail "listeners did not start"
+# Repeat the marker so it would show up even if a single segment were lost in the capture.
+msg=$(for _ in $(seq 20); do echo "$marker"; done)
+ip netns exec "$w1" nc -N -w3 10.32.2.1 5000 <<<"tcp $msg" || fail "TCP send failed"
+ip netns exec "$w1" nc -u -w1 10.32.2.1 5001 <<<"udp $marker" || fail "UDP send failed"
+wait_for "the TCP marker to arrive in $w2" 5 grep -qF "$marker" "$tcp_out" || fail "TCP marker not received"
+wait_for "the UDP marker to arrive in $w2" 5 grep -qF "$marker" "$udp_out" || fail "UDP marker not received"
+pass "$w2 received the marker over TCP and UDP"
+
+kill -INT "$cap_pid"
+wait_for "tcpdump to finish" 10 grep -Eq "packets? captured" "$cap_log" || fail "tcpdump did not finish"
+total=$(tcpdump -n -r "$pcap" 2>/dev/null | wc -l)
+weft_pkts=$(tcpdump -n -r "$pcap" "ip and host $(host_ip h1) and host $(host_ip h2) and
+  (udp port 6783 or tcp port 6783)" 2>/dev/null | wc -l)
+udp_pkts=$(tcpdump -n -r "$pcap" "ip and udp port 6783" 2>/dev/null | wc -l)
+other=$(tcpdump -n -r "$pcap" "ip and not (host $(host_ip h1) and host $(host_ip h2) and
+  (udp port 6783 or tcp port 6783))" 2>/dev/null)
+echo "capture: $total packets, $weft_pkts weft (port 6783) between h1 and h2, $udp_pkts UDP"
+((weft_pkts > 0)) || fail "no weft traffic captured on the underlay"
+((udp_pkts > 0)) || fail "no UDP port 6783 traffic captured (the data plane did not use UDP)"
+[[ -z $other ]] || fail "IPv4 traffic other than weft's port 6783 on the underlay: $(head -5 <<<"$other")"
+if grep -aqF "$marker" "$pcap"; then fail "the marker appears in clear on the underlay"; fi
+if grep -aqF "${marker:0:16}" "$pcap"; then fail "part of the marker appears in clear on the underlay"; fi
+pass "the underlay carried only port 6783 between h1 and h2 and never the marker"
