@@ -1,0 +1,434 @@
+// The forwarder (router/dataplane/forwarder.h): where each Ethernet frame goes. One forwarder over
+// hand-written routes and a recording sink for the individual decisions (flooding, known unicast,
+// local delivery, relaying, spoofed and multicast sources, MAC moves), then several forwarders
+// wired together over routes from weft::Topology, checking what users see: a broadcast reaches
+// every peer exactly once and the unicast reply finds its way back.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "common/bytes.h"
+#include "router/dataplane/forwarder.h"
+#include "router/dataplane/mac_table.h"
+#include "router/mesh/peer_record.h"
+#include "router/mesh/topology.h"
+
+using weft::Bytes;
+using weft::ByteView;
+using weft::Forwarder;
+using weft::ForwardingRoutes;
+using weft::ForwardingSink;
+using weft::FrameItem;
+using weft::Mac;
+using weft::MacTable;
+using weft::MacTableConfig;
+using weft::PeerName;
+
+namespace {
+
+constexpr PeerName kSelf = 0x10, kP1 = 0x11, kP2 = 0x12, kP3 = 0x13, kP4 = 0x14;
+
+Mac mac(uint64_t v) {
+  return Mac::from_u64(0x020000000000ull | v);  // locally administered unicast
+}
+const Mac kMulticast = Mac::from_u64(0x01005e000001ull);
+
+Bytes ether(const Mac& dst, const Mac& src, uint16_t type = 0x0800, size_t payload = 46) {
+  Bytes f(14 + payload);
+  std::copy(dst.b.begin(), dst.b.end(), f.begin());
+  std::copy(src.b.begin(), src.b.end(), f.begin() + 6);
+  f[12] = static_cast<uint8_t>(type >> 8);
+  f[13] = static_cast<uint8_t>(type);
+  for (size_t i = 0; i < payload; ++i) f[14 + i] = static_cast<uint8_t>(i);
+  return f;
+}
+
+const Bytes kVnet(10, 0);
+
+FrameItem item(const Bytes& frame) {
+  return FrameItem{kVnet, frame};
+}
+
+struct FakeRoutes : ForwardingRoutes {
+  std::map<PeerName, PeerName> hops;
+  std::map<PeerName, std::vector<PeerName>> children;
+  std::optional<PeerName> next_hop(PeerName dst) override {
+    auto it = hops.find(dst);
+    if (it == hops.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<PeerName> broadcast_children(PeerName src) override { return children[src]; }
+};
+
+struct Sent {
+  PeerName neighbor, src, dst;
+  Bytes frame;
+};
+
+struct RecordingSink : ForwardingSink {
+  std::vector<Bytes> delivered;
+  std::vector<Sent> sent;
+  void deliver_local(const FrameItem& f) override {
+    CHECK(f.vnet.size() == 10);
+    delivered.emplace_back(f.frame.begin(), f.frame.end());
+  }
+  void send(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f) override {
+    sent.push_back({neighbor, src, dst, Bytes(f.frame.begin(), f.frame.end())});
+  }
+  std::multiset<PeerName> neighbors() const {
+    std::multiset<PeerName> n;
+    for (const Sent& s : sent) n.insert(s.neighbor);
+    return n;
+  }
+  void clear() {
+    delivered.clear();
+    sent.clear();
+  }
+};
+
+// kSelf with neighbours P1, P2, P3; P4 lies behind P3.
+struct One {
+  MacTable macs{MacTableConfig{60'000, 1024, 1}};
+  FakeRoutes routes;
+  Forwarder fwd{kSelf, macs, routes};
+  RecordingSink sink;
+  One() {
+    routes.hops = {{kP1, kP1}, {kP2, kP2}, {kP3, kP3}, {kP4, kP3}};
+    routes.children[kSelf] = {kP1, kP2, kP3};
+    routes.children[kP1] = {kP2, kP3};  // P1's tree goes on through us to P2 and P3
+    routes.children[kP4] = {};          // we are a leaf of P4's tree
+  }
+};
+
+}  // namespace
+
+TEST_CASE("local broadcast, multicast and unknown unicast flood to every broadcast child once") {
+  One o;
+  for (const Mac& dst : {weft::kBroadcastMac, kMulticast, mac(0x99)}) {
+    CAPTURE(dst.to_string());
+    o.sink.clear();
+    Bytes f = ether(dst, mac(1));
+    o.fwd.from_local(item(f), 0, o.sink);
+    CHECK(o.sink.delivered.empty());  // the bridge already delivered it locally
+    CHECK(o.sink.neighbors() == std::multiset<PeerName>{kP1, kP2, kP3});
+    for (const Sent& s : o.sink.sent) {
+      CHECK(s.src == kSelf);
+      CHECK(s.dst == 0);
+      CHECK(s.frame == f);
+    }
+  }
+  CHECK(o.fwd.counters().flooded == 3);
+  CHECK(o.fwd.counters().unicast == 0);
+  // The local source was learned as ours.
+  CHECK(o.macs.lookup(mac(1), 0) == kSelf);
+}
+
+TEST_CASE("known unicast goes to the next hop only, addressed to the MAC's owner") {
+  One o;
+  // P4 (behind P3) announces mac(4) with a broadcast.
+  o.fwd.from_peer(kP3, kP4, 0, item(ether(weft::kBroadcastMac, mac(4))), 0, o.sink);
+  REQUIRE(o.macs.lookup(mac(4), 0) == kP4);
+  o.sink.clear();
+  Bytes f = ether(mac(4), mac(1));
+  o.fwd.from_local(item(f), 1, o.sink);
+  REQUIRE(o.sink.sent.size() == 1);
+  CHECK(o.sink.sent[0].neighbor == kP3);
+  CHECK(o.sink.sent[0].src == kSelf);
+  CHECK(o.sink.sent[0].dst == kP4);
+  CHECK(o.sink.sent[0].frame == f);
+  CHECK(o.sink.delivered.empty());
+  CHECK(o.fwd.counters().unicast == 1);
+
+  // Owner without a route: dropped and counted, not flooded.
+  o.routes.hops.erase(kP4);
+  o.sink.clear();
+  o.fwd.from_local(item(f), 2, o.sink);
+  CHECK(o.sink.sent.empty());
+  CHECK(o.fwd.counters().dropped_no_route == 1);
+
+  // A unicast to a MAC on our own bridge is the bridge's business.
+  o.sink.clear();
+  o.fwd.from_local(item(ether(mac(1), mac(2))), 3, o.sink);
+  CHECK(o.sink.sent.empty());
+  CHECK(o.fwd.counters().dropped_local == 1);
+
+  // Once the entry expires the MAC is unknown again and floods.
+  o.routes.hops[kP4] = kP3;
+  o.sink.clear();
+  o.fwd.from_local(item(f), 60'000, o.sink);
+  CHECK(o.sink.neighbors() == std::multiset<PeerName>{kP1, kP2, kP3});
+}
+
+TEST_CASE("a flooded frame from a peer is delivered once and flooded onward, not back") {
+  One o;
+  // P1's broadcast tree: we forward to P2 and P3. Even if the routes listed the sender or the
+  // source, the frame must not go back to them.
+  o.routes.children[kP1] = {kP1, kP2, kP3};
+  Bytes f = ether(weft::kBroadcastMac, mac(0x11));
+  o.fwd.from_peer(kP1, kP1, 0, item(f), 0, o.sink);
+  REQUIRE(o.sink.delivered.size() == 1);
+  CHECK(o.sink.delivered[0] == f);
+  CHECK(o.sink.neighbors() == std::multiset<PeerName>{kP2, kP3});
+  for (const Sent& s : o.sink.sent) {
+    CHECK(s.src == kP1);  // the source is kept: children flood along P1's tree
+    CHECK(s.dst == 0);
+  }
+  CHECK(o.fwd.counters().delivered == 1);
+  CHECK(o.macs.lookup(mac(0x11), 0) == kP1);
+
+  // Relayed by a neighbour for another source: neither back to that neighbour nor to the source.
+  o.sink.clear();
+  o.routes.children[kP4] = {kP1, kP3, kP4};
+  o.fwd.from_peer(kP3, kP4, 0, item(ether(weft::kBroadcastMac, mac(0x44))), 1, o.sink);
+  CHECK(o.sink.delivered.size() == 1);
+  CHECK(o.sink.neighbors() == std::multiset<PeerName>{kP1});
+
+  // A leaf of the source's tree delivers and sends nothing.
+  o.sink.clear();
+  o.routes.children[kP4] = {};
+  o.fwd.from_peer(kP3, kP4, 0, item(ether(mac(0x77), mac(0x44))), 2, o.sink);
+  CHECK(o.sink.delivered.size() == 1);
+  CHECK(o.sink.sent.empty());
+}
+
+TEST_CASE("a unicast for us is delivered once; for another peer it is relayed unchanged") {
+  One o;
+  Bytes f = ether(mac(1), mac(0x11));
+  o.fwd.from_peer(kP1, kP1, kSelf, item(f), 0, o.sink);
+  CHECK(o.sink.delivered == std::vector<Bytes>{f});
+  CHECK(o.sink.sent.empty());
+
+  o.sink.clear();
+  Bytes g = ether(mac(4), mac(0x11));
+  o.fwd.from_peer(kP1, kP1, kP4, item(g), 1, o.sink);
+  CHECK(o.sink.delivered.empty());
+  REQUIRE(o.sink.sent.size() == 1);
+  CHECK(o.sink.sent[0].neighbor == kP3);
+  CHECK(o.sink.sent[0].src == kP1);
+  CHECK(o.sink.sent[0].dst == kP4);
+  CHECK(o.sink.sent[0].frame == g);
+  CHECK(o.fwd.counters().relayed == 1);
+
+  // Never back to where it came from (a routing disagreement would loop it), nor without a route.
+  o.sink.clear();
+  o.fwd.from_peer(kP3, kP1, kP4, item(g), 2, o.sink);
+  o.fwd.from_peer(kP1, kP1, 0x77, item(g), 2, o.sink);
+  CHECK(o.sink.sent.empty());
+  CHECK(o.sink.delivered.empty());
+  CHECK(o.fwd.counters().dropped_no_route == 2);
+}
+
+TEST_CASE("a peer may not claim a MAC of ours, our own name, or a group source address") {
+  One o;
+  o.fwd.from_local(item(ether(weft::kBroadcastMac, mac(1))), 0, o.sink);
+  REQUIRE(o.macs.lookup(mac(1), 0) == kSelf);
+  o.sink.clear();
+
+  o.fwd.from_peer(kP1, kP1, 0, item(ether(weft::kBroadcastMac, mac(1))), 1, o.sink);
+  o.fwd.from_peer(kP1, kP1, kSelf, item(ether(mac(2), mac(1))), 1, o.sink);
+  CHECK(o.fwd.counters().dropped_spoofed == 2);
+  CHECK(o.macs.lookup(mac(1), 1) == kSelf);  // still ours
+
+  o.fwd.from_peer(kP1, kSelf, 0, item(ether(weft::kBroadcastMac, mac(0x55))), 1, o.sink);
+  CHECK(o.fwd.counters().dropped_spoofed == 3);
+
+  for (const Mac& src : {kMulticast, weft::kBroadcastMac}) {
+    o.fwd.from_peer(kP1, kP1, 0, item(ether(weft::kBroadcastMac, src)), 1, o.sink);
+    CHECK_FALSE(o.macs.lookup(src, 1));
+  }
+  CHECK(o.fwd.counters().dropped_spoofed == 5);
+  CHECK(o.sink.delivered.empty());
+  CHECK(o.sink.sent.empty());
+  CHECK_FALSE(o.macs.lookup(mac(0x55), 1));
+  CHECK(o.fwd.counters().delivered == 0);
+}
+
+TEST_CASE("a MAC seen behind another peer moves there and the move is counted") {
+  One o;
+  o.fwd.from_peer(kP1, kP1, 0, item(ether(weft::kBroadcastMac, mac(0x42))), 0, o.sink);
+  o.fwd.from_peer(kP1, kP1, 0, item(ether(weft::kBroadcastMac, mac(0x42))), 1, o.sink);
+  CHECK(o.fwd.counters().mac_moves == 0);
+  o.fwd.from_peer(kP2, kP2, 0, item(ether(weft::kBroadcastMac, mac(0x42))), 2, o.sink);
+  CHECK(o.fwd.counters().mac_moves == 1);
+  CHECK(o.macs.lookup(mac(0x42), 2) == kP2);
+  // Unicast to it now follows the move.
+  o.sink.clear();
+  o.fwd.from_local(item(ether(mac(0x42), mac(1))), 3, o.sink);
+  REQUIRE(o.sink.sent.size() == 1);
+  CHECK(o.sink.sent[0].neighbor == kP2);
+  CHECK(o.sink.sent[0].dst == kP2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several forwarders wired together, with routes from each peer's own Topology view.
+
+namespace {
+
+struct TopologyRoutes : ForwardingRoutes {
+  weft::Topology* topo;
+  explicit TopologyRoutes(weft::Topology* t) : topo(t) {}
+  std::optional<PeerName> next_hop(PeerName dst) override { return topo->next_hop(dst); }
+  std::vector<PeerName> broadcast_children(PeerName src) override {
+    return topo->broadcast_children(src);
+  }
+};
+
+struct Mesh;
+
+struct Node : ForwardingSink {
+  PeerName name;
+  Mesh* mesh;
+  std::unique_ptr<weft::Topology> topo;
+  MacTable macs{MacTableConfig{60'000, 1024, 7}};
+  TopologyRoutes routes{nullptr};
+  std::unique_ptr<Forwarder> fwd;
+  std::vector<Bytes> delivered;
+  int received = 0;  // from_peer calls
+
+  void deliver_local(const FrameItem& f) override {
+    delivered.emplace_back(f.frame.begin(), f.frame.end());
+  }
+  void send(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f) override;
+};
+
+struct Hop {
+  PeerName from, to, src, dst;
+  Bytes frame;
+};
+
+struct Mesh {
+  std::map<PeerName, std::set<PeerName>> adj;
+  std::map<PeerName, std::unique_ptr<Node>> nodes;
+  std::deque<Hop> wire;
+  int hops = 0;
+
+  explicit Mesh(std::vector<std::pair<PeerName, PeerName>> edges) {
+    for (auto [a, b] : edges) {
+      adj[a].insert(b);
+      adj[b].insert(a);
+    }
+    for (auto& [n, _] : adj) {
+      auto node = std::make_unique<Node>();
+      node->name = n;
+      node->mesh = this;
+      node->topo = std::make_unique<weft::Topology>(record(n));
+      for (auto& [m, __] : adj)
+        if (m != n)
+          REQUIRE(node->topo->apply(weft::full_update(record(m)), 0) ==
+                  weft::Topology::Applied::kApplied);
+      node->topo->rebuild();
+      node->routes.topo = node->topo.get();
+      node->fwd = std::make_unique<Forwarder>(n, node->macs, node->routes);
+      nodes[n] = std::move(node);
+    }
+  }
+  weft::PeerRecord record(PeerName n) const {
+    weft::PeerRecord r;
+    r.name = n;
+    r.nickname = "p" + std::to_string(n);
+    r.incarnation = 1;
+    r.version = 1;
+    for (PeerName e : adj.at(n)) r.edges[e] = weft::Edge{"10.0.0." + std::to_string(e), e < n};
+    return r;
+  }
+  void run(int64_t now) {
+    while (!wire.empty()) {
+      Hop h = std::move(wire.front());
+      wire.pop_front();
+      REQUIRE(++hops < 1000);  // no forwarding loop
+      Node& to = *nodes.at(h.to);
+      ++to.received;
+      to.fwd->from_peer(h.from, h.src, h.dst, FrameItem{kVnet, h.frame}, now, to);
+    }
+  }
+  void reset_counts() {
+    hops = 0;
+    for (auto& [_, n] : nodes) {
+      n->delivered.clear();
+      n->received = 0;
+    }
+  }
+};
+
+void Node::send(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f) {
+  // Only over an existing link.
+  REQUIRE(mesh->adj.at(name).count(neighbor));
+  mesh->wire.push_back({name, neighbor, src, dst, Bytes(f.frame.begin(), f.frame.end())});
+}
+
+Bytes arp_request(const Mac& from) {
+  return ether(weft::kBroadcastMac, from, 0x0806, 28);
+}
+
+}  // namespace
+
+TEST_CASE("a broadcast ARP in a 4-peer ring reaches every peer exactly once, the reply unicast") {
+  const PeerName a = 0x0a, b = 0x0b, c = 0x0c, d = 0x0d;
+  Mesh m({{a, b}, {b, c}, {c, d}, {d, a}});
+  const std::map<PeerName, Mac> host = {
+      {a, mac(0xa1)}, {b, mac(0xb1)}, {c, mac(0xc1)}, {d, mac(0xd1)}};
+  int64_t now = 0;
+  for (PeerName src : {a, b, c, d}) {
+    CAPTURE(src);
+    m.reset_counts();
+    Bytes req = arp_request(host.at(src));
+    m.nodes.at(src)->fwd->from_local(item(req), ++now, *m.nodes.at(src));
+    m.run(now);
+    CHECK(m.hops == 3);  // a spanning tree of 4 peers has 3 edges
+    for (auto& [n, node] : m.nodes) {
+      CAPTURE(n);
+      if (n == src) {
+        CHECK(node->delivered.empty());
+        CHECK(node->received == 0);
+      } else {
+        CHECK(node->delivered == std::vector<Bytes>{req});
+        CHECK(node->received == 1);
+        CHECK(node->macs.lookup(host.at(src), now) == src);
+      }
+    }
+  }
+  // Every peer now knows every host MAC: replies go unicast, through a relay when two hops away.
+  for (PeerName from : {a, b, c, d}) {
+    for (PeerName to : {a, b, c, d}) {
+      if (from == to) continue;
+      CAPTURE(from);
+      CAPTURE(to);
+      m.reset_counts();
+      Bytes reply = ether(host.at(to), host.at(from), 0x0806, 28);
+      m.nodes.at(from)->fwd->from_local(item(reply), ++now, *m.nodes.at(from));
+      m.run(now);
+      bool adjacent = m.adj.at(from).count(to) > 0;
+      CHECK(m.hops == (adjacent ? 1 : 2));
+      for (auto& [n, node] : m.nodes) CHECK(node->delivered.size() == (n == to ? 1u : 0u));
+      CHECK(m.nodes.at(to)->delivered.at(0) == reply);
+    }
+  }
+}
+
+TEST_CASE("broadcasts in a line and in a denser mesh also reach each peer exactly once") {
+  std::vector<std::vector<std::pair<PeerName, PeerName>>> graphs = {
+      {{1, 2}, {2, 3}, {3, 4}, {4, 5}},
+      {{1, 2}, {1, 3}, {1, 4}, {2, 3}, {2, 5}, {3, 6}, {4, 6}, {5, 6}, {6, 7}, {2, 7}},
+  };
+  for (auto& g : graphs) {
+    Mesh m(g);
+    for (auto& [src, node] : m.nodes) {
+      CAPTURE(src);
+      m.reset_counts();
+      Bytes f = arp_request(mac(src));
+      node->fwd->from_local(item(f), 1, *node);
+      m.run(1);
+      CHECK(m.hops == int(m.nodes.size()) - 1);
+      for (auto& [n, other] : m.nodes) {
+        CAPTURE(n);
+        CHECK(other->delivered.size() == (n == src ? 0u : 1u));
+      }
+    }
+  }
+}
