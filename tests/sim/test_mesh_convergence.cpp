@@ -218,3 +218,55 @@ TEST_CASE("a sparse mesh converges quickly after a join and after a leave (no re
   MESSAGE("leave converged in " << net.now() - t0 << " ms");
   for (int i : net.alive_peers()) CHECK(net.core(i).topology().find(net.name(n / 2)) == nullptr);
 }
+
+namespace {
+// A module's gossip channel that records what reaches it.
+struct RecordingChannel : GossipChannel {
+  std::vector<std::pair<PeerName, std::string>> unicasts, broadcasts;
+  void on_neighbor(PeerName, ByteView, int64_t) override {}
+  void on_unicast(PeerName src, ByteView p, int64_t) override {
+    unicasts.emplace_back(src, std::string(p.begin(), p.end()));
+  }
+  bool on_broadcast(PeerName src, PeerName, ByteView p, int64_t) override {
+    broadcasts.emplace_back(src, std::string(p.begin(), p.end()));
+    return true;  // always "news": the mesh's trees alone must prevent duplicates
+  }
+  void on_neighbor_up(PeerName, int64_t) override {}
+  void on_gossip_tick(PeerName, int64_t) override {}
+};
+}  // namespace
+
+TEST_CASE("a module's channel: unicast crosses several hops, broadcast reaches everyone once") {
+  SimOptions o = options(5);
+  o.discovery = false;
+  SimNetwork net(o);
+  const int n = 12;
+  for (int i = 0; i < n; ++i) net.add_peer(i == 0 ? std::vector<int>{} : std::vector<int>{i - 1});
+  net.core(n - 1).connect({"10.0.1.1:6783"}, false, net.now());  // close the ring
+  std::vector<RecordingChannel> chans(n);
+  for (int i = 0; i < n; ++i) net.core(i).register_channel("test", &chans[i]);
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 60'000));
+  net.run_for(1000);
+
+  std::string hello = "hello from 0";
+  net.core(0).send_unicast("test", net.name(6), as_bytes(hello));  // 6 hops either way
+  std::string news = "news from 3";
+  net.core(3).broadcast("test", as_bytes(news));
+  net.run_for(1000);
+
+  for (int i = 0; i < n; ++i) {
+    CAPTURE(i);
+    if (i == 6) {
+      REQUIRE(chans[i].unicasts.size() == 1);
+      CHECK(chans[i].unicasts[0] == std::make_pair(net.name(0), hello));
+    } else {
+      CHECK(chans[i].unicasts.empty());
+    }
+    if (i == 3) {
+      CHECK(chans[i].broadcasts.empty());
+    } else {
+      REQUIRE(chans[i].broadcasts.size() == 1);
+      CHECK(chans[i].broadcasts[0] == std::make_pair(net.name(3), news));
+    }
+  }
+}
