@@ -41,9 +41,8 @@ std::optional<DatagramHeader> parse_datagram_header(ByteView d) {
   return h;
 }
 
-DataSession::DataSession(DataCipher cipher, const noise::Key& send_key,
-                         const noise::Key& recv_key, uint32_t peer_receiver_id, int64_t now_ms,
-                         DataSessionLimits limits)
+DataSession::DataSession(DataCipher cipher, const noise::Key& send_key, const noise::Key& recv_key,
+                         uint32_t peer_receiver_id, int64_t now_ms, DataSessionLimits limits)
     : cipher_(cipher),
       limits_(limits),
       peer_receiver_id_(peer_receiver_id),
@@ -108,8 +107,7 @@ void DataSession::seal(ByteView plaintext, Bytes& out, int64_t now_ms) {
   h[2] = h[3] = 0;
   put_u32(h + 4, peer_receiver_id_);
   put_u64(h + 8, send_counter_);
-  seal_raw(send_key_, ByteView(h, kDataHeaderLen), send_counter_, plaintext,
-           h + kDataHeaderLen);
+  seal_raw(send_key_, ByteView(h, kDataHeaderLen), send_counter_, plaintext, h + kDataHeaderLen);
   ++send_counter_;
 }
 
@@ -128,10 +126,12 @@ DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64
     rk = &current_;
   } else if (previous_.valid && h->epoch == previous_.epoch) {
     rk = &previous_;
-  } else if (h->epoch == static_cast<uint8_t>(current_.epoch + 1)) {
-    // The sender moved to the next epoch: derive it, but commit only if the datagram opens.
+  } else if (uint8_t ahead = static_cast<uint8_t>(h->epoch - current_.epoch);
+             ahead >= 1 && ahead <= kMaxEpochsAhead) {
+    // The sender moved on (by several epochs if an outage swallowed whole epochs): derive its
+    // key, but commit only if the datagram opens under it.
     next = current_.key;
-    ratchet(next);
+    for (uint8_t i = 0; i < ahead; ++i) ratchet(next);
     advancing = true;
   } else {
     return OpenResult::kUnknownEpoch;
@@ -150,7 +150,7 @@ DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64
     previous_ = std::move(current_);
     previous_.retire_at_ms = now_ms + limits_.keep_old_key_ms;
     current_.key = next;
-    current_.epoch = static_cast<uint8_t>(previous_.epoch + 1);
+    current_.epoch = h->epoch;
     current_.window.reset();
     current_.valid = true;
     noise::wipe(next);

@@ -9,8 +9,9 @@
 // The nonce is the counter (never repeats within an epoch); the receiver checks its replay window
 // before and updates it only after the datagram authenticates. Rekeying is a one-way ratchet per
 // direction: epoch n+1's key = HKDF(epoch n's key); the sender moves on after kRekeyAfterPackets
-// or kRekeyAfterMs, the receiver follows when it sees the next epoch and keeps the previous key
-// a little longer for datagrams still in flight, then erases it. No round trip, no lost traffic,
+// or kRekeyAfterMs, the receiver follows when a datagram authenticates under a later epoch (up to
+// kMaxEpochsAhead at once) and keeps the previous key a little longer for datagrams still in
+// flight, then erases it. No round trip, no lost traffic,
 // and a key leaked today cannot decrypt yesterday's epochs.
 #include <cstdint>
 #include <optional>
@@ -30,6 +31,10 @@ constexpr size_t kDataHeaderLen = 16;
 constexpr size_t kDataTagLen = 16;
 constexpr size_t kDataOverhead = kDataHeaderLen + kDataTagLen;
 constexpr uint8_t kDatagramData = 1;
+// How many epochs a receiver follows the sender in one step: enough for an hour of UDP outage at
+// the default 2-minute epochs (while the control connection stays up and the sender keeps
+// rekeying), and a bound on the work a forged epoch byte can cause.
+constexpr uint8_t kMaxEpochsAhead = 32;
 
 struct DataSessionLimits {
   uint64_t rekey_after_packets = uint64_t(1) << 32;

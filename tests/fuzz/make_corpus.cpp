@@ -11,6 +11,9 @@
 #include "common/bytes.h"
 #include "fuzz_common.h"
 #include "router/crypto/control_channel.h"
+#include "router/dataplane/data_session.h"
+#include "router/dataplane/frame_batch.h"
+#include "router/dataplane/gso.h"
 #include "router/mesh/peer_record.h"
 #include "router/wire/mesh_message.h"
 #include "router/wire/peer_hello.h"
@@ -176,6 +179,160 @@ void peer_hello() {
   }
 }
 
+// ---- data plane
+
+Bytes ether(uint64_t dst, uint64_t src, uint16_t type, size_t payload) {
+  Bytes f(14 + payload);
+  for (int i = 0; i < 6; ++i) {
+    f[i] = static_cast<uint8_t>(dst >> (40 - 8 * i));
+    f[6 + i] = static_cast<uint8_t>(src >> (40 - 8 * i));
+  }
+  f[12] = static_cast<uint8_t>(type >> 8);
+  f[13] = static_cast<uint8_t>(type);
+  for (size_t i = 0; i < payload; ++i) f[14 + i] = static_cast<uint8_t>(i * 7);
+  return f;
+}
+
+constexpr uint64_t kBroadcast = 0xffffffffffffull;
+const Bytes kZeroVnet(kVnetHdrLen, 0);
+
+Bytes batch(uint8_t kind, PeerName src, PeerName dst, std::initializer_list<Bytes> frames) {
+  Bytes b;
+  begin_frame_batch(b, kind, src, dst);
+  for (const Bytes& f : frames)
+    if (!append_frame(b, kZeroVnet, f)) throw std::runtime_error("frame too long");
+  return b;
+}
+
+void frame_batch() {
+  const std::string t = "frame_batch";
+  write(t, "arp-and-ip",
+        batch(kBatchFrames, 0x0a, 0,
+              {ether(kBroadcast, 0x02000000000a, 0x0806, 28),
+               ether(0x02000000000b, 0x02000000000a, 0x0800, 100)}));
+  write(t, "probe", batch(kBatchProbe, 0xfedcba987654ull, 0x0b, {}));
+  write(t, "empty", batch(kBatchFrames, 1, 2, {}));
+  write(t, "jumbo",
+        batch(kBatchFrames, 0x0c, 0x0d, {ether(0x020000000001, 0x020000000002, 0x86dd, 8986)}));
+}
+
+// Ethernet + IPv4 or IPv6 + TCP with `payload` bytes, as a TAP hands over a TSO super-frame.
+Bytes tso(bool v4, size_t payload, uint16_t mss, bool options) {
+  size_t ip_len = v4 ? (options ? 24 : 20) : 40, tcp_len = options ? 32 : 20;
+  Bytes f = ether(0x020000000002, 0x020000000001, v4 ? 0x0800 : 0x86dd, ip_len + tcp_len + payload);
+  uint8_t* ip = f.data() + 14;
+  std::fill(ip, ip + ip_len + tcp_len, 0);
+  if (v4) {
+    ip[0] = static_cast<uint8_t>(0x40 | ip_len / 4);
+    ip[8] = 64;
+    ip[9] = 6;
+    ip[12] = 10, ip[15] = 1, ip[16] = 10, ip[19] = 2;
+  } else {
+    ip[0] = 0x60;
+    ip[6] = 6;
+    ip[7] = 64;
+    ip[8] = 0xfd, ip[23] = 1, ip[24] = 0xfd, ip[39] = 2;
+  }
+  uint8_t* tcp = ip + ip_len;
+  tcp[1] = 80;
+  tcp[4] = 0xff, tcp[5] = 0xff, tcp[6] = 0xff, tcp[7] = 0x00;  // the sequence wraps
+  tcp[12] = static_cast<uint8_t>(tcp_len / 4 << 4);
+  tcp[13] = 0x99;  // CWR ACK PSH FIN
+  VnetHdr h;
+  h.flags = VnetHdr::kNeedsCsum;
+  h.gso_type = v4 ? VnetHdr::kGsoTcpV4 : VnetHdr::kGsoTcpV6;
+  h.hdr_len = static_cast<uint16_t>(14 + ip_len + tcp_len);
+  h.gso_size = mss;
+  h.csum_start = static_cast<uint16_t>(14 + ip_len);
+  h.csum_offset = 16;
+  Bytes out(kVnetHdrLen);
+  h.write(out.data());
+  out.insert(out.end(), f.begin(), f.end());
+  return out;
+}
+
+void gso() {
+  const std::string t = "gso";
+  write(t, "tcp4-3-segments", tso(true, 2500, 1000, false));
+  write(t, "tcp4-options", tso(true, 1400, 536, true));
+  write(t, "tcp6-2-segments", tso(false, 2000, 1200, false));
+  write(t, "tcp6-options-1-segment", tso(false, 100, 1440, true));
+  Bytes plain = kZeroVnet, f = ether(0x020000000002, 0x020000000001, 0x0800, 60);
+  plain.insert(plain.end(), f.begin(), f.end());
+  write(t, "no-gso", plain);
+  // A UDP datagram whose checksum the kernel left to us (complete_checksum).
+  VnetHdr h;
+  h.flags = VnetHdr::kNeedsCsum;
+  h.csum_start = 34;
+  h.csum_offset = 6;
+  Bytes udp(kVnetHdrLen);
+  h.write(udp.data());
+  Bytes u = ether(0x020000000002, 0x020000000001, 0x0800, 20 + 8 + 32);
+  u[14] = 0x45, u[23] = 17;
+  udp.insert(udp.end(), u.begin(), u.end());
+  write(t, "udp-needs-csum", udp);
+}
+
+// As fuzz_datagram.cpp derives its keys.
+noise::Key dp_key(uint8_t v) {
+  noise::Key k;
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(v * 7 + i);
+  return k;
+}
+
+void datagram() {
+  const std::string t = "datagram";
+  auto with_mode = [](uint8_t mode, const Bytes& rest) {
+    Bytes b = {mode};
+    b.insert(b.end(), rest.begin(), rest.end());
+    return b;
+  };
+  // Mode 0: sealed for the target's receiving session (receive key dp_key(2)), and garbage.
+  DataSession s(DataCipher::kChaCha20Poly1305, dp_key(2), dp_key(1), 7, 0);
+  Bytes d;
+  s.seal(batch(kBatchFrames, 0x0a, 0, {ether(kBroadcast, 0x02000000000a, 0x0806, 28)}), d, 0);
+  write(t, "raw-sealed", with_mode(0, d));
+  write(t, "raw-header-only", with_mode(0, Bytes{1, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 9}));
+  // Mode 1 scripts: rekey every 2 packets, time limit 8*20 ms, keep old keys 4*10 ms.
+  //   op&3: 0 seal (len, bytes), 1 deliver (idx), 2 flip (idx, u16 pos, xor), 3 resize (idx, u16)
+  //   op>>2: 7 ms steps of time.
+  Bytes script = {2, 20, 10};
+  for (int i = 0; i < 6; ++i)
+    script.insert(script.end(), {0x00, 4, 'd', 'a', 't', static_cast<uint8_t>('0' + i)});
+  script.insert(script.end(), {0x01, 0, 0x01, 2, 0x01, 1,  0x01, 0, 0x05, 4, 0x02, 3, 0,  17, 0x80,
+                               0x01, 3, 0x03, 5, 0,    20, 0xfd, 5, 0x01, 5, 0x00, 1, 'x'});
+  write(t, "session-script", with_mode(1, script));
+  write(t, "session-script-aes", with_mode(1 | 4, script));
+  // Mode 2: a header carrying the core's receiver id (patched in by option 16).
+  Bytes fake(64, 0);
+  fake[0] = 1;
+  fake[15] = 3;
+  write(t, "core-raw-patched-id", with_mode(2 | 16, fake));
+  write(t, "core-raw-from-c", with_mode(2 | 8, fake));
+  // Mode 3: op, time factor, u16 length, plaintext batch [, u16 pos, xor when op&2].
+  //   op&1 fallback, op&2 flip a byte, op&4 from a new address, op&8 replay the previous one.
+  auto op = [](Bytes& out, uint8_t o, uint8_t time, const Bytes& pt, Bytes extra = {}) {
+    out.insert(out.end(),
+               {o, time, static_cast<uint8_t>(pt.size() >> 8), static_cast<uint8_t>(pt.size())});
+    out.insert(out.end(), pt.begin(), pt.end());
+    out.insert(out.end(), extra.begin(), extra.end());
+  };
+  Bytes arp = batch(kBatchFrames, 0x0a, 0, {ether(kBroadcast, 0x02000000000a, 0x0806, 28)});
+  Bytes to_d = batch(kBatchFrames, 0x0a, 0x0d, {ether(0x02000000000d, 0x02000000000a, 0x0800, 80)});
+  Bytes to_b = batch(kBatchFrames, 0x0a, 0x0b, {ether(0x02000000000b, 0x02000000000a, 0x0800, 40)});
+  Bytes probe = batch(kBatchProbe, 0x0a, 0x0b, {});
+  Bytes core;
+  op(core, 0x00, 0, arp);
+  op(core, 0x10, 10, to_d);
+  op(core, 0x08, 0, to_b);
+  op(core, 0x01, 0, arp);
+  op(core, 0x02, 0, to_d, {0, 30, 0x40});
+  op(core, 0xf4, 200, to_b);  // 5 minutes later (a rekey) from a new address
+  op(core, 0x00, 0, probe);
+  write(t, "core-script", with_mode(3, core));
+  write(t, "core-script-aes", with_mode(3 | 4, core));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -189,5 +346,8 @@ int main(int argc, char** argv) {
   topology_message();
   mesh_message();
   peer_hello();
+  frame_batch();
+  gso();
+  datagram();
   return 0;
 }

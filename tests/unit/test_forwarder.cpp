@@ -381,7 +381,9 @@ TEST_CASE("a broadcast ARP in a 4-peer ring reaches every peer exactly once, the
     m.nodes.at(src)->fwd->from_local(item(req), ++now, *m.nodes.at(src));
     m.run(now);
     CHECK(m.hops == 3);  // a spanning tree of 4 peers has 3 edges
-    for (auto& [n, node] : m.nodes) {
+    for (auto& entry : m.nodes) {
+      const PeerName n = entry.first;
+      const Node* node = entry.second.get();
       CAPTURE(n);
       if (n == src) {
         CHECK(node->delivered.empty());
@@ -418,14 +420,18 @@ TEST_CASE("broadcasts in a line and in a denser mesh also reach each peer exactl
   };
   for (auto& g : graphs) {
     Mesh m(g);
-    for (auto& [src, node] : m.nodes) {
+    for (auto& entry : m.nodes) {
+      const PeerName src = entry.first;  // not a structured binding: CAPTURE is a lambda
+      Node* node = entry.second.get();
       CAPTURE(src);
       m.reset_counts();
       Bytes f = arp_request(mac(src));
       node->fwd->from_local(item(f), 1, *node);
       m.run(1);
       CHECK(m.hops == int(m.nodes.size()) - 1);
-      for (auto& [n, other] : m.nodes) {
+      for (auto& other_entry : m.nodes) {
+        const PeerName n = other_entry.first;
+        const Node* other = other_entry.second.get();
         CAPTURE(n);
         CHECK(other->delivered.size() == (n == src ? 0u : 1u));
       }
