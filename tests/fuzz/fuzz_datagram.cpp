@@ -116,6 +116,7 @@ void session_script(uint8_t options, Script in) {
   uint8_t last_epoch = 0;
   uint64_t abs_epoch = 0;
   uint64_t cur = 0;  // the receiver's current epoch, counted without wrapping
+  std::optional<uint64_t> prev;  // the epoch it left last (its key kept keep_old_key_ms)
   std::optional<uint64_t> top_in_cur;
   int64_t now = 0, advanced_at = 0;  // when the receiver moved to epoch `cur`
   Bytes plain;
@@ -147,20 +148,22 @@ void session_script(uint8_t options, Script in) {
       d.resize(in.u16() % (d.size() + 8), 0xa5);
     }
     bool genuine = d == s.datagram;
+    // The receiver follows the sender up to kMaxEpochsAhead epochs at once.
     bool must_open = genuine && !s.accepted &&
                      ((s.abs_epoch == cur && (!top_in_cur || s.counter > *top_in_cur)) ||
-                      s.abs_epoch == cur + 1);
+                      (s.abs_epoch > cur && s.abs_epoch <= cur + kMaxEpochsAhead));
     plain.assign(3, 0xee);
     Result r = rx.open(d, plain, now);
     if (r == Result::kOk) {
       require(genuine && !s.accepted);
       require(plain == s.plain);
-      // The previous epoch's key lives keep_old_key_ms after the receiver moved on; older ones
-      // are gone.
-      require(s.abs_epoch + 1 >= cur);
-      if (s.abs_epoch + 1 == cur) require(now < advanced_at + l.keep_old_key_ms);
+      // The key of the epoch it left lives keep_old_key_ms after the receiver moved on; older
+      // ones are gone.
+      require(s.abs_epoch >= cur || s.abs_epoch == prev);
+      if (s.abs_epoch < cur) require(now < advanced_at + l.keep_old_key_ms);
       s.accepted = true;
-      if (s.abs_epoch == cur + 1) {
+      if (s.abs_epoch > cur) {
+        prev = cur;
         cur = s.abs_epoch;
         advanced_at = now;
         top_in_cur.reset();
