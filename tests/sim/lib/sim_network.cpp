@@ -26,6 +26,8 @@ struct SimNetwork::Peer {
   std::unique_ptr<MeshCore> core;
   int64_t timer_at = kNever;
   std::set<ConnId> pending_dials;
+  // Traffic counters (benchmarks); they survive restarts.
+  uint64_t msgs_in = 0, bytes_in = 0, heartbeats_in = 0, msgs_out = 0, bytes_out = 0;
 };
 
 SimNetwork::SimNetwork(SimOptions opts) : opts_(std::move(opts)), rng_(opts_.seed) {}
@@ -48,6 +50,11 @@ bool SimNetwork::link_up(int a, int b) const {
 MeshCore& SimNetwork::core(int i) { return *peers_.at(i)->core; }
 PeerName SimNetwork::name(int i) const { return peers_.at(i)->name; }
 bool SimNetwork::alive(int i) const { return peers_.at(i)->alive; }
+uint64_t SimNetwork::messages_received(int i) const { return peers_.at(i)->msgs_in; }
+uint64_t SimNetwork::bytes_received(int i) const { return peers_.at(i)->bytes_in; }
+uint64_t SimNetwork::heartbeats_received(int i) const { return peers_.at(i)->heartbeats_in; }
+uint64_t SimNetwork::messages_sent(int i) const { return peers_.at(i)->msgs_out; }
+uint64_t SimNetwork::bytes_sent(int i) const { return peers_.at(i)->bytes_out; }
 
 std::vector<int> SimNetwork::alive_peers() const {
   std::vector<int> v;
@@ -219,13 +226,19 @@ void SimNetwork::send(int from, ConnId id, Bytes msg) {
   if (w == wires_.end() || w->second.peer < 0) return;
   Link to = w->second;
   uint64_t gen = peers_[to.peer]->generation;
-  schedule(now_ + opts_.link_delay_ms, [this, to, gen, m = std::move(msg)] {
+  schedule(now_ + opts_.link_delay_ms, [this, from, to, gen, m = std::move(msg)] {
     Peer& q = *peers_[to.peer];
     if (!q.alive || q.generation != gen) return;
     auto back = wires_.find({to.peer, to.id});
     if (back == wires_.end() || back->second.peer < 0) return;
     ++messages_;
     bytes_ += m.size();
+    ++q.msgs_in;
+    q.bytes_in += m.size();
+    if (!m.empty() && m[0] == static_cast<uint8_t>(MeshMessageType::kHeartbeat)) ++q.heartbeats_in;
+    ++peers_[from]->msgs_out;
+    peers_[from]->bytes_out += m.size();
+    if (observer_) observer_(from, to.peer, m);
     record(m.size() ^ (static_cast<uint64_t>(to.peer) << 32));
     q.core->on_message(to.id, m, now_);
     touch(to.peer);

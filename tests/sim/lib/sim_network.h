@@ -68,6 +68,18 @@ class SimNetwork {
   uint64_t messages_delivered() const { return messages_; }
   uint64_t bytes_delivered() const { return bytes_; }
   uint64_t events_processed() const { return events_; }
+  // Per peer (by index), since the peer was added (restarts keep counting): messages and bytes
+  // delivered to it, and heartbeats among those. Counted where the totals above are counted.
+  uint64_t messages_received(int i) const;
+  uint64_t bytes_received(int i) const;
+  uint64_t heartbeats_received(int i) const;
+  // Messages and bytes peer i sent that were delivered.
+  uint64_t messages_sent(int i) const;
+  uint64_t bytes_sent(int i) const;
+  // Called for every delivered message just before the receiving core sees it (for benchmarks
+  // that classify traffic). It must not touch the network; it cannot change the run.
+  using DeliveryObserver = std::function<void(int from, int to, ByteView message)>;
+  void set_delivery_observer(DeliveryObserver f) { observer_ = std::move(f); }
   // A hash of the run's observable history, to check determinism.
   uint64_t trace_hash() const { return trace_; }
 
@@ -106,6 +118,7 @@ class SimNetwork {
   std::map<std::pair<int, ConnId>, Link> wires_;  // each side -> the other side
   std::set<std::pair<int, int>> cut_;
   uint64_t messages_ = 0, bytes_ = 0, events_ = 0, trace_ = 0;
+  DeliveryObserver observer_;
 };
 
 }  // namespace weft::sim
