@@ -188,7 +188,7 @@ std::optional<int> Topology::hops(PeerName dst) const {
 
 bool Topology::reachable(PeerName p) const { return hops(p).has_value(); }
 
-std::vector<PeerName> Topology::broadcast_children(PeerName src) {
+std::vector<PeerName> Topology::broadcast_children(PeerName src, bool without_tree) {
   std::vector<PeerName> out;
   const PeerRecord& me = own();
   if (src == self_) {
@@ -205,6 +205,7 @@ std::vector<PeerName> Topology::broadcast_children(PeerName src) {
   // directly. Each peer relays a given update once at most (only when it was news), so this
   // cannot loop.
   auto relay_without_tree = [&] {
+    if (!without_tree) return out;
     for (const auto& [peer, e] : me.edges)
       if (peer != src && connected(self_, peer) && !connected(src, peer)) out.push_back(peer);
     return out;

@@ -49,7 +49,10 @@ class Topology {
   std::optional<int> hops(PeerName dst) const;
   bool reachable(PeerName p) const;
   // The neighbours this peer forwards src's broadcasts to (its children in src's tree).
-  std::vector<PeerName> broadcast_children(PeerName src);
+  // without_tree: for gossip, which drops duplicates by version, a source the last rebuild does
+  // not reach is relayed anyway; data frames have no duplicate check, so for them (false) such a
+  // source gets no relaying until the next rebuild, or frames could circle.
+  std::vector<PeerName> broadcast_children(PeerName src, bool without_tree = true);
   // Removes records of peers that were unreachable at the last rebuild and have not been updated
   // for grace_ms (a record can arrive a moment before the edge that makes it reachable).
   std::vector<PeerName> collect_garbage(int64_t now_ms, int64_t grace_ms);

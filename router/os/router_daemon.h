@@ -85,7 +85,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
     MeshCore* mesh = nullptr;
     std::optional<PeerName> next_hop(PeerName dst) override { return mesh->topology().next_hop(dst); }
     std::vector<PeerName> broadcast_children(PeerName src) override {
-      return mesh->topology().broadcast_children(src);
+      return mesh->topology().broadcast_children(src, /*without_tree=*/false);
     }
   };
 
