@@ -1,5 +1,7 @@
 #include "common/status_render.h"
 
+#include "common/text_table.h"
+
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -46,26 +48,6 @@ std::string direction(const json& c) {
   return *out ? "outbound" : "inbound";
 }
 
-// Rows padded into columns two spaces apart; the last column is not padded.
-std::string table(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line = indent;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
-  return out;
-}
-
 std::string connections_table(const json& status) {
   const json& conns = array(status, "connections");
   if (conns.empty()) {
@@ -79,7 +61,7 @@ std::string connections_table(const json& status) {
     rows.push_back({str(c, "address", "-"), direction(c), str(c, "state", "-"),
                     peer_label(str(c, "peer"), str(c, "nickname")), str(c, "info")});
   }
-  return table(rows, "");
+  return text_table(rows);
 }
 
 std::string summary(const json& status) {
@@ -143,7 +125,7 @@ std::string peers_view(const json& status) {
                                      : "pending"});
     }
   }
-  std::string lines = table(rows, "   ");
+  std::string lines = text_table(rows, "   ");
   size_t pos = 0;
   std::string out;
   for (const auto& p : peers) {
