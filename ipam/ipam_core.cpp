@@ -1,0 +1,761 @@
+#include "ipam/ipam_core.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace weft::ipam {
+
+namespace {
+
+std::string join_names(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+std::string InitMode::to_string() const {
+  switch (kind) {
+    case Kind::kConsensus:
+      return "consensus=" + std::to_string(quorum);
+    case Kind::kObserver:
+      return "observer";
+    case Kind::kSeed: {
+      std::string s = "seed=";
+      for (size_t i = 0; i < seeds.size(); ++i) s += (i ? "," : "") + seeds[i];
+      return s;
+    }
+  }
+  return "";
+}
+
+InitMode parse_init_mode(std::string_view s) {
+  InitMode m;
+  auto bad = [&](const std::string& why) {
+    return std::invalid_argument("--ipalloc-init " + std::string(s) + ": " + why +
+                                 " (expected consensus=N, seed=NAME,NAME... or observer)");
+  };
+  if (s == "observer") {
+    m.kind = InitMode::Kind::kObserver;
+    return m;
+  }
+  if (s.starts_with("consensus=")) {
+    std::string n(s.substr(10));
+    if (n.empty() || n.size() > 4 || !std::all_of(n.begin(), n.end(), ::isdigit) ||
+        std::stoi(n) < 1)
+      throw bad("the peer count must be a whole number from 1 to 9999");
+    m.quorum = std::stoi(n);
+    return m;
+  }
+  if (s.starts_with("seed=")) {
+    m.kind = InitMode::Kind::kSeed;
+    std::string_view rest = s.substr(5);
+    while (!rest.empty()) {
+      size_t c = rest.find(',');
+      std::string_view one = rest.substr(0, c);
+      if (one.empty()) throw bad("empty peer name");
+      m.seeds.emplace_back(one);
+      rest = c == std::string_view::npos ? std::string_view{} : rest.substr(c + 1);
+    }
+    if (m.seeds.empty()) throw bad("no seed peers given");
+    return m;
+  }
+  throw bad("unknown mode");
+}
+
+IpamCore::IpamCore(IpamConfig cfg, GossipSender& gossip, IpamEnv& env, IpamStore& store,
+                   IpamState loaded)
+    : cfg_(std::move(cfg)), gossip_(gossip), env_(env), store_(store) {
+  cfg_.range.addr = cfg_.range.network();
+  if (!loaded.ring.empty() && !(loaded.ring.range() == cfg_.range))
+    throw std::invalid_argument("the saved IPAM state is for the range " +
+                                loaded.ring.range().to_string() + ", not " +
+                                cfg_.range.to_string());
+  state_ = std::move(loaded);
+  if (state_.ring.empty()) state_.ring = Ring(cfg_.range);
+  for (const auto& [a, h] : state_.allocations.by_address())
+    if (!cfg_.range.contains(a))
+      throw std::invalid_argument("the saved IPAM state allocates " + format_ipv4(a) +
+                                  ", outside the range " + cfg_.range.to_string());
+}
+
+void IpamCore::start(int64_t now_ms) {
+  my_proposal_.since = cfg_.started_unix_ms;
+  my_proposal_.quorum = uint16_t(cfg_.init.quorum);
+  if (state_.ring.empty()) {
+    log(Severity::kInfo, "no ring yet; bootstrap: " + cfg_.init.to_string());
+    next_proposal_at_ = now_ms;
+    on_timer(now_ms);
+  } else if (refresh_free()) {
+    save();
+    schedule_publish(now_ms);
+  }
+}
+
+// --- helpers
+
+std::map<PeerName, PeerInfo> IpamCore::view() {
+  std::map<PeerName, PeerInfo> out;
+  for (auto& p : env_.peers()) {
+    if (!p.nickname.empty()) nicknames_[p.name] = p.nickname;
+    out[p.name] = std::move(p);
+  }
+  return out;
+}
+
+std::string IpamCore::describe(PeerName p) {
+  auto it = nicknames_.find(p);
+  std::string n = format_peer_name(p);
+  return it == nicknames_.end() ? n : n + "(" + it->second + ")";
+}
+
+void IpamCore::send(PeerName to, const Message& m, bool neighbor) {
+  Bytes b = encode(m);
+  if (neighbor)
+    gossip_.send_neighbor(kChannel, to, b);
+  else
+    gossip_.send_unicast(kChannel, to, b);
+}
+
+void IpamCore::broadcast(const Message& m) {
+  gossip_.broadcast(kChannel, encode(m));
+}
+
+bool IpamCore::save() {
+  try {
+    store_.save(state_);
+    return true;
+  } catch (const std::exception& e) {
+    ++counters_.store_failures;
+    log(Severity::kError, std::string("cannot save the IPAM state: ") + e.what());
+    return false;
+  }
+}
+
+bool IpamCore::refresh_free() {
+  bool changed = false;
+  const Ring& r = state_.ring;
+  std::vector<std::pair<uint32_t, uint32_t>> updates;
+  for (const auto& [start, t] : r.tokens()) {
+    if (t.owner != cfg_.self) continue;
+    auto f = uint32_t(state_.allocations.free_in(r.span_of(start), cfg_.range));
+    if (f != t.free) updates.emplace_back(start, f);
+  }
+  for (auto [start, f] : updates) {
+    state_.ring.set_free(cfg_.self, start, f);
+    changed = true;
+  }
+  return changed;
+}
+
+void IpamCore::schedule_publish(int64_t now_ms) {
+  if (publish_at_ < 0) publish_at_ = now_ms + cfg_.publish_delay_ms;
+}
+
+// --- allocation
+
+void IpamCore::allocate(const std::string& holder, int64_t now_ms, AllocDone done) {
+  pending_.push_back({holder, std::nullopt, now_ms + cfg_.wait_timeout_ms, std::move(done)});
+  serve_pending(now_ms);
+}
+
+void IpamCore::claim(const std::string& holder, uint32_t addr, int64_t now_ms, AllocDone done) {
+  if (!cfg_.range.contains(addr)) {
+    done({AllocError::kOutOfRange, addr,
+          format_ipv4(addr) + " is outside the overlay range " + cfg_.range.to_string()});
+    return;
+  }
+  if (reserved_address(cfg_.range, addr)) {
+    done({AllocError::kOutOfRange, addr,
+          format_ipv4(addr) + " is the " +
+              (addr == cfg_.range.network() ? "network" : "broadcast") +
+              " address of the overlay range " + cfg_.range.to_string() +
+              " and cannot be given to a workload"});
+    return;
+  }
+  pending_.push_back({holder, addr, now_ms + cfg_.wait_timeout_ms, std::move(done)});
+  serve_pending(now_ms);
+}
+
+std::vector<uint32_t> IpamCore::release(const std::string& holder, int64_t now_ms) {
+  std::vector<uint32_t> freed = state_.allocations.remove_holder(holder);
+  if (freed.empty()) return freed;
+  counters_.releases += freed.size();
+  // An address we held outside our own space (a lost re-claim) is simply forgotten.
+  refresh_free();
+  save();
+  schedule_publish(now_ms);
+  std::erase_if(conflicts_, [&](const std::string& c) {
+    return std::any_of(freed.begin(), freed.end(),
+                       [&](uint32_t a) { return c.starts_with(format_ipv4(a) + " "); });
+  });
+  return freed;
+}
+
+bool IpamCore::commit(const std::string& holder, uint32_t addr, AllocResult& result) {
+  state_.allocations.add(addr, holder);
+  refresh_free();
+  if (!save()) {
+    state_.allocations.remove(addr);
+    refresh_free();
+    result = {AllocError::kStore, 0,
+              "the router cannot save its IPAM state (see its log); nothing was allocated"};
+    return true;
+  }
+  ++counters_.allocations;
+  result = {AllocError::kNone, addr, ""};
+  return true;
+}
+
+bool IpamCore::try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& need_space) {
+  const Ring& ring = state_.ring;
+  if (ring.empty()) return false;  // waiting for bootstrap
+  if (!p.address) {
+    auto have = state_.allocations.of(p.holder);
+    if (!have.empty()) {
+      result = {AllocError::kNone, have.front(), ""};
+      return true;
+    }
+    for (const Span& s : ring.owned_by(cfg_.self))
+      if (auto a = state_.allocations.first_free(s, cfg_.range))
+        return commit(p.holder, *a, result);
+    need_space = true;
+    return false;
+  }
+  uint32_t addr = *p.address;
+  const std::string* holder = state_.allocations.holder_of(addr);
+  auto owner = ring.owner_of(addr);
+  if (owner == cfg_.self) {
+    if (holder && *holder == p.holder) {
+      result = {AllocError::kNone, addr, ""};
+      return true;
+    }
+    if (holder) {
+      result = {AllocError::kInUse, addr,
+                format_ipv4(addr) + " is already in use by " + *holder + " on this host"};
+      return true;
+    }
+    return commit(p.holder, addr, result);
+  }
+  if (holder && *holder != p.holder) {
+    result = {AllocError::kInUse, addr,
+              format_ipv4(addr) + " is already in use by " + *holder + " on this host"};
+    return true;
+  }
+  auto v = view();
+  auto it = v.find(*owner);
+  if (it == v.end() || !it->second.reachable) {
+    result = {AllocError::kUnreachable, addr,
+              format_ipv4(addr) + " belongs to the address space of peer " + describe(*owner) +
+                  ", which is unreachable; if that host is gone for good, `weft rmpeer " +
+                  format_peer_name(*owner) + "` gives its space to this host"};
+    return true;
+  }
+  ask_for_address(addr, *owner, now_ms);
+  return false;
+}
+
+void IpamCore::serve_pending(int64_t now_ms) {
+  bool need_space = false;
+  std::vector<std::pair<AllocDone, AllocResult>> finished;
+  for (size_t i = 0; i < pending_.size();) {
+    AllocResult r;
+    if (try_serve(pending_[i], now_ms, r, need_space)) {
+      if (pending_[i].reclaim && !r.ok() && r.error != AllocError::kStore) {
+        std::string c = format_ipv4(*pending_[i].address) + " (" + pending_[i].holder +
+                        ") could not be re-claimed after joining the cluster's ring: " + r.message +
+                        ". Give the workload a new address: `weft detach " + pending_[i].holder +
+                        "` then `weft attach` it again";
+        conflicts_.push_back(c);
+        log(Severity::kError, c);
+      }
+      finished.emplace_back(std::move(pending_[i].done), std::move(r));
+      pending_.erase(pending_.begin() + long(i));
+    } else {
+      ++i;
+    }
+  }
+  if (need_space) {
+    bool asked = std::any_of(requests_.begin(), requests_.end(),
+                             [](const auto& q) { return !q.second.address; });
+    if (!asked && !ask_for_space(now_ms)) {
+      std::string msg = full_message();
+      for (size_t i = 0; i < pending_.size();) {
+        if (!pending_[i].address && !state_.ring.empty()) {
+          finished.emplace_back(std::move(pending_[i].done),
+                                AllocResult{AllocError::kFull, 0, msg});
+          pending_.erase(pending_.begin() + long(i));
+        } else {
+          ++i;
+        }
+      }
+      tried_.clear();
+    }
+  }
+  if (!finished.empty()) schedule_publish(now_ms);
+  for (auto& [done, r] : finished)
+    if (done) done(r);
+}
+
+bool IpamCore::ask_for_space(int64_t now_ms) {
+  auto v = view();
+  PeerName best = 0;
+  uint64_t best_free = 0;
+  for (const auto& [owner, free] : state_.ring.free_by_owner()) {
+    if (owner == cfg_.self || free == 0 || tried_.count(owner)) continue;
+    auto it = v.find(owner);
+    if (it == v.end() || !it->second.reachable) continue;
+    if (free > best_free) {
+      best = owner;
+      best_free = free;
+    }
+  }
+  if (!best) return false;
+  uint32_t id = next_request_id_++;
+  requests_[id] = {best, std::nullopt, now_ms + cfg_.request_timeout_ms};
+  ++counters_.requests_sent;
+  log(Severity::kDebug, "asking " + describe(best) + " for address space");
+  send(best, RequestMsg{id, std::nullopt}, false);
+  return true;
+}
+
+void IpamCore::ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms) {
+  for (const auto& [id, q] : requests_)
+    if (q.address == addr) return;  // already asked
+  auto r = claim_retry_.find(addr);
+  if (r != claim_retry_.end() && now_ms < r->second) return;
+  uint32_t id = next_request_id_++;
+  requests_[id] = {owner, addr, now_ms + cfg_.request_timeout_ms};
+  claim_retry_[addr] = now_ms + cfg_.request_timeout_ms / 6;
+  ++counters_.requests_sent;
+  send(owner, RequestMsg{id, addr}, false);
+}
+
+std::string IpamCore::full_message() {
+  auto v = view();
+  uint64_t unreachable_free = 0;
+  std::vector<std::string> gone;
+  for (const auto& [owner, free] : state_.ring.free_by_owner()) {
+    if (owner == cfg_.self) continue;
+    auto it = v.find(owner);
+    if (it != v.end() && it->second.reachable) continue;
+    unreachable_free += free;
+    gone.push_back(describe(owner));
+  }
+  std::string msg = "no free address: the overlay range " + cfg_.range.to_string() +
+                    " is full (every reachable peer's space is allocated)";
+  if (unreachable_free > 0)
+    msg += "; " + std::to_string(unreachable_free) + " more are held by unreachable peers (" +
+           join_names(gone) + "): if they are gone for good, `weft rmpeer NAME` reclaims them";
+  else
+    msg += "; release addresses with `weft detach`, or use a larger --ipalloc-range";
+  return msg;
+}
+
+// --- gossip
+
+bool IpamCore::absorb(const Ring& theirs, PeerName from, int64_t now_ms) {
+  Ring& mine = state_.ring;
+  bool was_empty = mine.empty();
+  switch (mine.merge(theirs)) {
+    case MergeResult::kUnchanged:
+      return false;
+    case MergeResult::kChanged:
+      if (was_empty) {
+        ++counters_.rings_adopted;
+        next_proposal_at_ = -1;
+        std::vector<std::string> seeds;
+        for (PeerName s : mine.seeds()) seeds.push_back(describe(s));
+        log(Severity::kInfo, "joined the ring seeded by " + join_names(seeds));
+      }
+      if (refresh_free()) schedule_publish(now_ms);
+      save();
+      serve_pending(now_ms);
+      return true;
+    case MergeResult::kRangeMismatch: {
+      std::string w = "peer " + describe(from) + " uses the overlay range " +
+                      theirs.range().to_string() + ", this host " + cfg_.range.to_string() +
+                      "; their address spaces are kept apart. Relaunch one side with the same "
+                      "--ipalloc-range";
+      if (warned_.insert(w).second) log(Severity::kError, w);
+      return false;
+    }
+    case MergeResult::kSeedConflict:
+      if (theirs.wins_over(mine)) {
+        adopt_other_bootstrap(theirs, now_ms);
+        return true;
+      }
+      // Ours wins: make sure the other side hears it.
+      send(from, RingMsg{mine}, true);
+      return false;
+  }
+  return false;
+}
+
+void IpamCore::adopt_other_bootstrap(const Ring& theirs, int64_t now_ms) {
+  ++counters_.bootstrap_conflicts;
+  ++counters_.rings_adopted;
+  std::vector<uint32_t> to_reclaim;
+  Ring old = state_.ring;
+  state_.ring = theirs;
+  for (const auto& [a, h] : state_.allocations.by_address())
+    if (state_.ring.owner_of(a) != cfg_.self) to_reclaim.push_back(a);
+  log(Severity::kWarn,
+      "this host's ring (bootstrapped separately) met the cluster's earlier "
+      "one; adopted it and re-claiming the " +
+          std::to_string(to_reclaim.size()) + " address(es) in use here");
+  refresh_free();
+  save();
+  for (uint32_t a : to_reclaim) {
+    Pending p{*state_.allocations.holder_of(a), a, now_ms + cfg_.wait_timeout_ms, nullptr, true};
+    pending_.push_back(std::move(p));
+  }
+  schedule_publish(now_ms);
+  serve_pending(now_ms);
+}
+
+void IpamCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms) {
+  Message m = decode(payload);
+  if (auto* r = std::get_if<RingMsg>(&m)) {
+    absorb(r->ring, from, now_ms);
+    // They lacked something we have: send ours back so both converge.
+    if (!state_.ring.empty() && state_.ring.same_bootstrap(r->ring) &&
+        state_.ring.digest() != r->ring.digest())
+      send(from, RingMsg{state_.ring}, true);
+  } else if (auto* d = std::get_if<DigestMsg>(&m)) {
+    if (!state_.ring.empty() && d->digest != state_.ring.digest())
+      send(from, RingMsg{state_.ring}, true);
+    else if (state_.ring.empty() && d->digest != 0)
+      send(from, DigestMsg{0}, true);  // "I have nothing": they answer with their ring
+  } else if (auto* p = std::get_if<ProposalMsg>(&m)) {
+    handle_proposal(from, *p, now_ms);
+  } else {
+    throw DecodeError("ipam: unexpected message to a neighbour");
+  }
+}
+
+void IpamCore::on_unicast(PeerName src, ByteView payload, int64_t now_ms) {
+  Message m = decode(payload);
+  if (auto* q = std::get_if<RequestMsg>(&m)) {
+    handle_request(src, *q, now_ms);
+  } else if (auto* g = std::get_if<GrantMsg>(&m)) {
+    if (requests_.erase(g->request_id)) tried_.clear();
+    absorb(g->ring, src, now_ms);
+    serve_pending(now_ms);
+  } else if (auto* f = std::get_if<RefuseMsg>(&m)) {
+    handle_refuse(src, *f, now_ms);
+  } else if (auto* r = std::get_if<RingMsg>(&m)) {
+    absorb(r->ring, src, now_ms);
+  } else {
+    throw DecodeError("ipam: unexpected unicast message");
+  }
+}
+
+bool IpamCore::on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) {
+  Message m = decode(payload);
+  if (auto* r = std::get_if<RingMsg>(&m)) return absorb(r->ring, from, now_ms);
+  if (auto* p = std::get_if<ProposalMsg>(&m)) {
+    auto it = proposals_.find(src);
+    if (it != proposals_.end() && it->second.seq >= p->seq) return false;
+    handle_proposal(src, *p, now_ms);
+    return true;
+  }
+  throw DecodeError("ipam: unexpected broadcast message");
+}
+
+void IpamCore::on_neighbor_up(PeerName peer, int64_t now_ms) {
+  if (!state_.ring.empty())
+    send(peer, RingMsg{state_.ring}, true);
+  else if (cfg_.init.kind == InitMode::Kind::kConsensus && my_proposal_.seq > 0)
+    send(peer, my_proposal_, true);
+  (void)now_ms;
+}
+
+void IpamCore::on_gossip_tick(PeerName neighbor, int64_t) {
+  if (!state_.ring.empty()) send(neighbor, DigestMsg{state_.ring.digest()}, true);
+}
+
+void IpamCore::handle_request(PeerName src, const RequestMsg& q, int64_t now_ms) {
+  auto refuse = [&](RefuseReason why) { send(src, RefuseMsg{q.request_id, why}, false); };
+  Ring& ring = state_.ring;
+  if (ring.empty()) return refuse(RefuseReason::kNoRing);
+  Span give;
+  if (q.address) {
+    uint32_t a = *q.address;
+    if (!cfg_.range.contains(a) || ring.owner_of(a) != cfg_.self)
+      return refuse(RefuseReason::kNotOwner);
+    if (state_.allocations.holder_of(a) || reserved_address(cfg_.range, a))
+      return refuse(RefuseReason::kInUse);
+    give = {a, uint64_t{a} + 1};
+  } else {
+    auto run = state_.allocations.largest_free_run(ring.owned_by(cfg_.self), cfg_.range);
+    if (!run) return refuse(RefuseReason::kNoSpace);
+    // Half of the largest free run: both sides keep room to grow.
+    give = {uint32_t(run->start + run->size() / 2), run->end};
+  }
+  Ring before = ring;
+  ring.give(cfg_.self, give, src);
+  refresh_free();
+  if (!save()) {
+    ring = before;
+    return refuse(RefuseReason::kNoSpace);
+  }
+  ++counters_.grants_given;
+  log(Severity::kInfo, "gave " + std::to_string(give.size()) + " address(es) from " +
+                           format_ipv4(give.start) + " to " + describe(src));
+  send(src, GrantMsg{q.request_id, ring}, false);
+  schedule_publish(now_ms);
+}
+
+void IpamCore::handle_refuse(PeerName src, const RefuseMsg& f, int64_t now_ms) {
+  auto it = requests_.find(f.request_id);
+  if (it == requests_.end()) return;
+  Request q = it->second;
+  requests_.erase(it);
+  ++counters_.refusals_received;
+  if (q.address && f.reason == RefuseReason::kInUse) {
+    std::vector<std::pair<AllocDone, AllocResult>> failed;
+    for (size_t i = 0; i < pending_.size();) {
+      if (pending_[i].address == q.address) {
+        AllocResult r{AllocError::kInUse, *q.address,
+                      format_ipv4(*q.address) + " is already in use on peer " + describe(src)};
+        if (pending_[i].reclaim) {
+          std::string c = format_ipv4(*q.address) + " (" + pending_[i].holder +
+                          ") is also allocated by peer " + describe(src) +
+                          " (two bootstraps met). Give the workload here a new address: `weft "
+                          "detach " +
+                          pending_[i].holder + "` then `weft attach` it again";
+          conflicts_.push_back(c);
+          log(Severity::kError, c);
+        }
+        failed.emplace_back(std::move(pending_[i].done), r);
+        pending_.erase(pending_.begin() + long(i));
+      } else {
+        ++i;
+      }
+    }
+    for (auto& [done, r] : failed)
+      if (done) done(r);
+    return;
+  }
+  if (!q.address) tried_.insert(src);
+  serve_pending(now_ms);
+}
+
+// --- bootstrap
+
+void IpamCore::handle_proposal(PeerName src, const ProposalMsg& p, int64_t now_ms) {
+  if (!state_.ring.empty()) {
+    // It is still waiting while a ring exists: hand it over.
+    send(src, RingMsg{state_.ring}, false);
+    return;
+  }
+  auto& slot = proposals_[src];
+  if (slot.seq > p.seq) return;
+  slot = p;
+  if (cfg_.init.kind == InitMode::Kind::kConsensus && p.quorum != cfg_.init.quorum &&
+      warned_quorums_.insert(p.quorum).second)
+    log(Severity::kWarn, "peer " + describe(src) + " was launched with --ipalloc-init consensus=" +
+                             std::to_string(p.quorum) +
+                             ", this host with consensus=" + std::to_string(cfg_.init.quorum) +
+                             "; peers only agree with peers that expect the same count");
+  consensus_step(now_ms);
+}
+
+void IpamCore::send_proposal(int64_t now_ms) {
+  ++my_proposal_.seq;
+  broadcast(my_proposal_);
+  next_proposal_at_ = now_ms + cfg_.proposal_interval_ms;
+}
+
+void IpamCore::consensus_step(int64_t now_ms) {
+  if (!state_.ring.empty() || cfg_.init.kind != InitMode::Kind::kConsensus) return;
+  auto v = view();
+  std::vector<PeerName> candidates{cfg_.self};
+  for (const auto& [p, msg] : proposals_) {
+    auto it = v.find(p);
+    if (p != cfg_.self && it != v.end() && it->second.reachable && msg.quorum == cfg_.init.quorum)
+      candidates.push_back(p);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  std::vector<PeerName> proposal;
+  if (candidates.size() >= size_t(cfg_.init.quorum))
+    proposal.assign(candidates.begin(), candidates.begin() + cfg_.init.quorum);
+  if (proposal != my_proposal_.seeds || my_proposal_.seq == 0) {
+    my_proposal_.seeds = proposal;
+    send_proposal(now_ms);
+  }
+  if (proposal.empty()) return;
+  uint64_t epoch = cfg_.started_unix_ms;
+  for (PeerName m : proposal) {
+    if (m == cfg_.self) continue;
+    auto it = proposals_.find(m);
+    if (it == proposals_.end() || it->second.seeds != proposal) return;
+    epoch = std::max(epoch, it->second.since);
+  }
+  if (std::find(proposal.begin(), proposal.end(), cfg_.self) == proposal.end()) return;
+  bootstrap(proposal, epoch, now_ms);
+}
+
+void IpamCore::seed_step(int64_t now_ms) {
+  if (!state_.ring.empty() || cfg_.init.kind != InitMode::Kind::kSeed) return;
+  auto v = view();
+  std::vector<PeerName> seeds;
+  std::vector<std::string> missing;
+  for (const std::string& s : cfg_.init.seeds) {
+    if (auto n = parse_peer_name(s)) {
+      seeds.push_back(*n);
+      continue;
+    }
+    auto it =
+        std::find_if(v.begin(), v.end(), [&](const auto& e) { return e.second.nickname == s; });
+    if (it == v.end())
+      missing.push_back(s);
+    else
+      seeds.push_back(it->first);
+  }
+  if (!missing.empty()) {
+    std::string w = "waiting to learn the seed peers " + join_names(missing);
+    if (warned_.insert(w).second) log(Severity::kInfo, w);
+    return;
+  }
+  // Explicit seeds: epoch 0, so every peer given the same list builds the same ring.
+  bootstrap(seeds, 0, now_ms);
+}
+
+void IpamCore::bootstrap(std::vector<PeerName> seeds, uint64_t epoch, int64_t now_ms) {
+  state_.ring = Ring::seeded(cfg_.range, std::move(seeds), epoch);
+  next_proposal_at_ = -1;
+  proposals_.clear();
+  std::vector<std::string> names;
+  for (PeerName s : state_.ring.seeds()) names.push_back(describe(s));
+  log(Severity::kInfo,
+      "bootstrapped the ring for " + cfg_.range.to_string() + " with seeds " + join_names(names));
+  refresh_free();
+  save();
+  broadcast(RingMsg{state_.ring});
+  serve_pending(now_ms);
+}
+
+std::string IpamCore::bootstrap_status() const {
+  if (!state_.ring.empty()) return "ready";
+  switch (cfg_.init.kind) {
+    case InitMode::Kind::kObserver:
+      return "observer: waiting for a peer with a ring";
+    case InitMode::Kind::kSeed:
+      return "waiting for the seed peers " + join_names(cfg_.init.seeds);
+    case InitMode::Kind::kConsensus:
+      break;
+  }
+  size_t known = 1;
+  for (const auto& [p, m] : proposals_)
+    if (m.quorum == cfg_.init.quorum) ++known;
+  return "waiting for consensus: " + std::to_string(known) + " of " +
+         std::to_string(cfg_.init.quorum) +
+         " peers are taking part; launch the others with the same --ipalloc-init, or relaunch "
+         "this one with a smaller consensus=N";
+}
+
+// --- rmpeer
+
+RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms) {
+  auto v = view();
+  PeerName target = 0;
+  if (auto n = parse_peer_name(peer)) {
+    target = *n;
+  } else {
+    for (const auto& [name, nick] : nicknames_)
+      if (nick == peer) {
+        if (target) return {false, 0, 0, "more than one peer is called " + peer + "; use its name"};
+        target = name;
+      }
+  }
+  if (!target) return {false, 0, 0, "no peer called " + peer + " is known here"};
+  if (target == cfg_.self)
+    return {false, target, 0, "that is this host; run `weft rmpeer` on another host"};
+  auto it = v.find(target);
+  if (it != v.end() && it->second.reachable)
+    return {false, target, 0,
+            "peer " + describe(target) +
+                " is still reachable; stop it first (`weft stop` there), then rmpeer it"};
+  if (state_.ring.empty()) return {false, target, 0, "IPAM has no ring yet"};
+  Ring before = state_.ring;
+  uint64_t n = state_.ring.take_over(cfg_.self, target);
+  if (n == 0) return {true, target, 0, "peer " + describe(target) + " owns no address space"};
+  refresh_free();
+  if (!save()) {
+    state_.ring = before;
+    return {false, target, 0, "cannot save the IPAM state (see the router's log)"};
+  }
+  log(Severity::kInfo,
+      "took over the " + std::to_string(n) + " addresses of removed peer " + describe(target));
+  broadcast(RingMsg{state_.ring});
+  publish_at_ = -1;
+  serve_pending(now_ms);
+  return {true, target, n, ""};
+}
+
+// --- timers
+
+int64_t IpamCore::next_deadline() const {
+  int64_t d = INT64_MAX;
+  auto at = [&](int64_t t) {
+    if (t >= 0) d = std::min(d, t);
+  };
+  at(publish_at_);
+  at(next_proposal_at_);
+  for (const auto& p : pending_) at(p.deadline);
+  for (const auto& [id, q] : requests_) at(q.deadline);
+  bool claims = std::any_of(pending_.begin(), pending_.end(),
+                            [](const Pending& p) { return p.address.has_value(); });
+  if (claims)
+    for (const auto& [a, t] : claim_retry_) at(t);
+  return d;
+}
+
+void IpamCore::on_timer(int64_t now_ms) {
+  if (publish_at_ >= 0 && now_ms >= publish_at_) {
+    publish_at_ = -1;
+    if (!state_.ring.empty()) broadcast(RingMsg{state_.ring});
+  }
+  if (next_proposal_at_ >= 0 && now_ms >= next_proposal_at_) {
+    next_proposal_at_ = now_ms + cfg_.proposal_interval_ms;
+    if (cfg_.init.kind == InitMode::Kind::kConsensus) {
+      uint32_t seq = my_proposal_.seq;
+      consensus_step(now_ms);
+      if (state_.ring.empty() && seq == my_proposal_.seq) send_proposal(now_ms);  // keep fresh
+    } else if (cfg_.init.kind == InitMode::Kind::kSeed) {
+      seed_step(now_ms);
+    }
+  }
+  bool retry = false;
+  for (auto it = requests_.begin(); it != requests_.end();) {
+    if (now_ms >= it->second.deadline) {
+      log(Severity::kDebug, "no answer from " + describe(it->second.donor) + " about space");
+      if (!it->second.address) tried_.insert(it->second.donor);
+      it = requests_.erase(it);
+      retry = true;
+    } else {
+      ++it;
+    }
+  }
+  std::erase_if(claim_retry_, [&](const auto& e) { return e.second <= now_ms && (retry = true); });
+  std::vector<std::pair<AllocDone, AllocResult>> expired;
+  for (size_t i = 0; i < pending_.size();) {
+    if (now_ms >= pending_[i].deadline) {
+      std::string why = state_.ring.empty()
+                            ? "IPAM is not ready: " + bootstrap_status()
+                            : "timed out waiting for address space from other peers";
+      expired.emplace_back(std::move(pending_[i].done), AllocResult{AllocError::kTimeout, 0, why});
+      pending_.erase(pending_.begin() + long(i));
+    } else {
+      ++i;
+    }
+  }
+  for (auto& [done, r] : expired)
+    if (done) done(r);
+  if (retry) serve_pending(now_ms);
+}
+
+}  // namespace weft::ipam
