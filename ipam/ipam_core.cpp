@@ -7,9 +7,12 @@ namespace weft::ipam {
 
 namespace {
 
+// "a, b, c", or "a, b, c, d, e and 7 more" for long lists (log lines stay readable).
 std::string join_names(const std::vector<std::string>& v) {
+  constexpr size_t kShown = 5;
   std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  for (size_t i = 0; i < v.size() && i < kShown; ++i) out += (out.empty() ? "" : ", ") + v[i];
+  if (v.size() > kShown) out += " and " + std::to_string(v.size() - kShown) + " more";
   return out;
 }
 
@@ -89,7 +92,7 @@ void IpamCore::start(int64_t now_ms) {
     on_timer(now_ms);
   } else if (refresh_free()) {
     save();
-    schedule_publish(now_ms);
+    schedule_publish(now_ms, false);
   }
 }
 
@@ -123,6 +126,7 @@ void IpamCore::broadcast(const Message& m) {
 }
 
 bool IpamCore::save() {
+  save_at_ = -1;
   try {
     store_.save(state_);
     return true;
@@ -149,8 +153,15 @@ bool IpamCore::refresh_free() {
   return changed;
 }
 
-void IpamCore::schedule_publish(int64_t now_ms) {
-  if (publish_at_ < 0) publish_at_ = now_ms + cfg_.publish_delay_ms;
+void IpamCore::schedule_publish(int64_t now_ms, bool ownership) {
+  // Ownership changes travel fast; free counts are hints for choosing donors and can wait for
+  // a batch (otherwise every allocation anywhere would cost a broadcast to every peer).
+  int64_t at = now_ms + (ownership ? cfg_.publish_delay_ms : cfg_.free_publish_delay_ms);
+  if (publish_at_ < 0 || at < publish_at_) publish_at_ = at;
+}
+
+void IpamCore::save_soon(int64_t now_ms) {
+  if (save_at_ < 0) save_at_ = now_ms + cfg_.publish_delay_ms;
 }
 
 // --- allocation
@@ -185,7 +196,7 @@ std::vector<uint32_t> IpamCore::release(const std::string& holder, int64_t now_m
   // An address we held outside our own space (a lost re-claim) is simply forgotten.
   refresh_free();
   save();
-  schedule_publish(now_ms);
+  schedule_publish(now_ms, false);
   std::erase_if(conflicts_, [&](const std::string& c) {
     return std::any_of(freed.begin(), freed.end(),
                        [&](uint32_t a) { return c.starts_with(format_ipv4(a) + " "); });
@@ -246,6 +257,10 @@ bool IpamCore::try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& 
   auto v = view();
   auto it = v.find(*owner);
   if (it == v.end() || !it->second.reachable) {
+    if (now_ms < p.deadline - cfg_.wait_timeout_ms + cfg_.request_timeout_ms) {
+      space_retry_at_ = now_ms + cfg_.request_timeout_ms / 10;  // maybe no route yet
+      return false;
+    }
     result = {AllocError::kUnreachable, addr,
               format_ipv4(addr) + " belongs to the address space of peer " + describe(*owner) +
                   ", which is unreachable; if that host is gone for good, `weft rmpeer " +
@@ -280,9 +295,16 @@ void IpamCore::serve_pending(int64_t now_ms) {
     bool asked = std::any_of(requests_.begin(), requests_.end(),
                              [](const auto& q) { return !q.second.address; });
     if (!asked && !ask_for_space(now_ms)) {
+      // Space held by peers we cannot reach (yet: a peer that just joined has no routes for a
+      // moment) is worth waiting for briefly; a range that is simply full is not.
+      bool maybe_later = unreachable_free() > 0;
       std::string msg = full_message();
       for (size_t i = 0; i < pending_.size();) {
-        if (!pending_[i].address && !state_.ring.empty()) {
+        bool young = now_ms < pending_[i].deadline - cfg_.wait_timeout_ms + cfg_.request_timeout_ms;
+        if (maybe_later && young) {
+          space_retry_at_ = now_ms + cfg_.request_timeout_ms / 10;
+          ++i;
+        } else if (!pending_[i].address && !state_.ring.empty()) {
           finished.emplace_back(std::move(pending_[i].done),
                                 AllocResult{AllocError::kFull, 0, msg});
           pending_.erase(pending_.begin() + long(i));
@@ -293,7 +315,7 @@ void IpamCore::serve_pending(int64_t now_ms) {
       tried_.clear();
     }
   }
-  if (!finished.empty()) schedule_publish(now_ms);
+  if (!finished.empty()) schedule_publish(now_ms, false);
   for (auto& [done, r] : finished)
     if (done) done(r);
 }
@@ -332,21 +354,26 @@ void IpamCore::ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms) {
   send(owner, RequestMsg{id, addr}, false);
 }
 
-std::string IpamCore::full_message() {
+uint64_t IpamCore::unreachable_free(std::vector<std::string>* who) {
   auto v = view();
-  uint64_t unreachable_free = 0;
-  std::vector<std::string> gone;
+  uint64_t total = 0;
   for (const auto& [owner, free] : state_.ring.free_by_owner()) {
-    if (owner == cfg_.self) continue;
+    if (owner == cfg_.self || free == 0) continue;
     auto it = v.find(owner);
     if (it != v.end() && it->second.reachable) continue;
-    unreachable_free += free;
-    gone.push_back(describe(owner));
+    total += free;
+    if (who) who->push_back(describe(owner));
   }
+  return total;
+}
+
+std::string IpamCore::full_message() {
+  std::vector<std::string> gone;
+  uint64_t unreachable = unreachable_free(&gone);
   std::string msg = "no free address: the overlay range " + cfg_.range.to_string() +
                     " is full (every reachable peer's space is allocated)";
-  if (unreachable_free > 0)
-    msg += "; " + std::to_string(unreachable_free) + " more are held by unreachable peers (" +
+  if (unreachable > 0)
+    msg += "; " + std::to_string(unreachable) + " more are held by unreachable peers (" +
            join_names(gone) + "): if they are gone for good, `weft rmpeer NAME` reclaims them";
   else
     msg += "; release addresses with `weft detach`, or use a larger --ipalloc-range";
@@ -369,8 +396,8 @@ bool IpamCore::absorb(const Ring& theirs, PeerName from, int64_t now_ms) {
         for (PeerName s : mine.seeds()) seeds.push_back(describe(s));
         log(Severity::kInfo, "joined the ring seeded by " + join_names(seeds));
       }
-      if (refresh_free()) schedule_publish(now_ms);
-      save();
+      if (refresh_free()) schedule_publish(now_ms, false);
+      save_soon(now_ms);  // what others gave us is theirs to keep durable
       serve_pending(now_ms);
       return true;
     case MergeResult::kRangeMismatch: {
@@ -411,7 +438,7 @@ void IpamCore::adopt_other_bootstrap(const Ring& theirs, int64_t now_ms) {
     Pending p{*state_.allocations.holder_of(a), a, now_ms + cfg_.wait_timeout_ms, nullptr, true};
     pending_.push_back(std::move(p));
   }
-  schedule_publish(now_ms);
+  schedule_publish(now_ms, true);
   serve_pending(now_ms);
 }
 
@@ -505,7 +532,7 @@ void IpamCore::handle_request(PeerName src, const RequestMsg& q, int64_t now_ms)
   log(Severity::kInfo, "gave " + std::to_string(give.size()) + " address(es) from " +
                            format_ipv4(give.start) + " to " + describe(src));
   send(src, GrantMsg{q.request_id, ring}, false);
-  schedule_publish(now_ms);
+  schedule_publish(now_ms, true);
 }
 
 void IpamCore::handle_refuse(PeerName src, const RefuseMsg& f, int64_t now_ms) {
@@ -705,6 +732,8 @@ int64_t IpamCore::next_deadline() const {
   };
   at(publish_at_);
   at(next_proposal_at_);
+  at(space_retry_at_);
+  at(save_at_);
   for (const auto& p : pending_) at(p.deadline);
   for (const auto& [id, q] : requests_) at(q.deadline);
   bool claims = std::any_of(pending_.begin(), pending_.end(),
@@ -715,6 +744,10 @@ int64_t IpamCore::next_deadline() const {
 }
 
 void IpamCore::on_timer(int64_t now_ms) {
+  if (save_at_ >= 0 && now_ms >= save_at_) {
+    save_at_ = -1;
+    save();
+  }
   if (publish_at_ >= 0 && now_ms >= publish_at_) {
     publish_at_ = -1;
     if (!state_.ring.empty()) broadcast(RingMsg{state_.ring});
@@ -730,6 +763,10 @@ void IpamCore::on_timer(int64_t now_ms) {
     }
   }
   bool retry = false;
+  if (space_retry_at_ >= 0 && now_ms >= space_retry_at_) {
+    space_retry_at_ = -1;
+    retry = true;
+  }
   for (auto it = requests_.begin(); it != requests_.end();) {
     if (now_ms >= it->second.deadline) {
       log(Severity::kDebug, "no answer from " + describe(it->second.donor) + " about space");

@@ -74,8 +74,9 @@ struct IpamConfig {
   PeerName self = 0;
   Ipv4Cidr range;
   InitMode init;
-  uint64_t started_unix_ms = 0;  // this process's start: its proposals' `since`
-  int64_t publish_delay_ms = 100;
+  uint64_t started_unix_ms = 0;          // this process's start: its proposals' `since`
+  int64_t publish_delay_ms = 100;        // after ownership changes
+  int64_t free_publish_delay_ms = 2000;  // after free counts change only
   int64_t proposal_interval_ms = 1000;
   int64_t request_timeout_ms = 3000;
   int64_t wait_timeout_ms = 20000;  // how long an allocation may wait for space or a ring
@@ -193,10 +194,13 @@ class IpamCore : public GossipChannel {
   bool ask_for_space(int64_t now_ms);
   void ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms);
   std::string full_message();
+  // Free space published by peers this one cannot reach now; names them in `who`.
+  uint64_t unreachable_free(std::vector<std::string>* who = nullptr);
 
   bool refresh_free();
   bool save();
-  void schedule_publish(int64_t now_ms);
+  void schedule_publish(int64_t now_ms, bool ownership);
+  void save_soon(int64_t now_ms);
   std::map<PeerName, PeerInfo> view();
   std::string describe(PeerName p);
   void log(Severity s, const std::string& m) { env_.log(s, "ipam: " + m); }
@@ -221,6 +225,8 @@ class IpamCore : public GossipChannel {
   std::set<std::string> warned_;  // one log line per distinct problem
 
   int64_t publish_at_ = -1;
+  int64_t space_retry_at_ = -1;
+  int64_t save_at_ = -1;
   std::vector<std::string> conflicts_;
   std::map<PeerName, std::string> nicknames_;  // remembered after peers leave the view
 };

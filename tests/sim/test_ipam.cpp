@@ -1,0 +1,524 @@
+// IPAM on the in-process mesh: real IpamCores on real MeshCores, many peers, seeded random
+// allocations, releases, partitions, crashes (state reloaded from what was saved), restarts and
+// rmpeer. Invariants checked throughout: no address is ever held by two workloads, no two live
+// peers ever both believe they own an address, every acknowledged allocation survives a crash,
+// and once healed all rings agree and every address is accounted for.
+// Rerun a failure with WEFT_SIM_SEED=<seed>.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "ipam/ipam_core.h"
+#include "ipam/state_file.h"
+#include "tests/sim/lib/sim_network.h"
+
+using namespace weft;
+using namespace weft::ipam;
+using namespace weft::sim;
+
+namespace {
+
+uint64_t ipam_seed(uint64_t fallback) {
+  if (const char* s = std::getenv("WEFT_SIM_SEED")) return std::strtoull(s, nullptr, 10);
+  return fallback;
+}
+
+int ipam_scale(int dflt) {
+  if (const char* s = std::getenv("WEFT_SIM_PEERS"))
+    return std::min(dflt, std::max(8, std::atoi(s)));
+  return dflt;
+}
+
+// Durable storage that survives a crash: the last state saved, as the file would hold it.
+// (A copy, not JSON: the file format has its own round-trip tests, and 200 peers saving JSON
+// on every change would dominate the run.)
+struct MemStore : IpamStore {
+  std::optional<IpamState> saved;
+  bool fail = false;
+  void save(const IpamState& s) override {
+    if (fail) throw std::runtime_error("disk full");
+    saved = s;
+  }
+  IpamState load() const { return saved ? *saved : IpamState{}; }
+  const Allocations& allocations() const {
+    static const Allocations none;
+    return saved ? saved->allocations : none;
+  }
+};
+
+struct SimEnv : IpamEnv {
+  SimNetwork* net;
+  int index;
+  std::vector<std::string>* errors;
+  std::vector<PeerInfo> peers() override {
+    std::vector<PeerInfo> out;
+    const Topology& t = net->core(index).topology();
+    for (const auto& [name, r] : t.records()) out.push_back({name, r.nickname, t.reachable(name)});
+    return out;
+  }
+  void log(Severity s, const std::string& m) override {
+    if (std::getenv("WEFT_SIM_IPAM_LOG"))
+      std::cerr << net->now() << " peer " << index << ": " << m << "\n";
+    if (s == Severity::kError) errors->push_back(m);
+  }
+};
+
+struct Cluster {
+  SimNetwork net;
+  Ipv4Cidr range;
+  InitMode init;
+  std::vector<std::unique_ptr<MemStore>> stores;
+  std::vector<std::unique_ptr<SimEnv>> envs;
+  std::vector<std::unique_ptr<IpamCore>> ipam;  // null while the peer is down
+  std::vector<std::string> errors;
+  // Acknowledged, not released: holder -> (peer, address).
+  std::map<std::string, std::pair<int, uint32_t>> acked;
+  std::set<int> removed;  // rmpeer'd: never comes back
+  int failures = 0;       // allocations that ended in an error
+
+  Cluster(SimOptions o, Ipv4Cidr r, InitMode m) : net(o), range(r), init(std::move(m)) {}
+
+  void attach_ipam(int i, uint64_t started) {
+    if (int(stores.size()) <= i) {
+      stores.resize(i + 1);
+      envs.resize(i + 1);
+      ipam.resize(i + 1);
+    }
+    if (!stores[i]) stores[i] = std::make_unique<MemStore>();
+    envs[i] = std::make_unique<SimEnv>();
+    envs[i]->net = &net;
+    envs[i]->index = i;
+    envs[i]->errors = &errors;
+    IpamConfig c;
+    c.self = net.name(i);
+    c.range = range;
+    c.init = init;
+    c.started_unix_ms = started;
+    ipam[i] = std::make_unique<IpamCore>(c, net.core(i), *envs[i], *stores[i], stores[i]->load());
+    net.core(i).register_channel(IpamCore::kChannel, ipam[i].get());
+    ipam[i]->start(net.now());
+  }
+
+  int add(const std::vector<int>& targets) {
+    int i = net.add_peer(targets);
+    attach_ipam(i, 1000 + uint64_t(i));
+    return i;
+  }
+
+  void crash(int i) {
+    net.crash_peer(i);
+    ipam[i].reset();
+  }
+  void restart(int i, const std::vector<int>& targets) {
+    net.restart_peer(i, targets);
+    attach_ipam(i, 1000000 + uint64_t(net.now()));
+  }
+
+  // Advances virtual time, firing IPAM timers (the mesh fires its own).
+  void run(int64_t ms) {
+    int64_t end = net.now() + ms;
+    while (net.now() < end) {
+      net.run_for(std::min<int64_t>(10, end - net.now()));
+      for (auto& c : ipam)
+        if (c && c->next_deadline() <= net.now()) c->on_timer(net.now());
+    }
+  }
+  bool run_until(const std::function<bool()>& pred, int64_t max_ms) {
+    int64_t end = net.now() + max_ms;
+    while (net.now() < end) {
+      if (pred()) return true;
+      run(50);
+    }
+    return pred();
+  }
+
+  void allocate(int i, const std::string& holder) {
+    ipam[i]->allocate(holder, net.now(), [this, i, holder](const AllocResult& r) {
+      if (!r.ok()) {
+        ++failures;
+        if (std::getenv("WEFT_SIM_IPAM_LOG"))
+          std::cerr << net.now() << " peer " << i << ": allocation failed: " << r.message << "\n";
+        return;
+      }
+      auto [it, fresh] = acked.emplace(holder, std::make_pair(i, r.address));
+      CHECK(fresh);
+    });
+  }
+  void release(const std::string& holder) {
+    auto it = acked.find(holder);
+    if (it == acked.end() || !ipam[it->second.first]) return;
+    auto freed = ipam[it->second.first]->release(holder, net.now());
+    CHECK(freed == std::vector<uint32_t>{it->second.second});
+    acked.erase(it);
+  }
+
+  std::vector<int> live() const {
+    std::vector<int> out;
+    for (int i = 0; i < int(ipam.size()); ++i)
+      if (ipam[i]) out.push_back(i);
+    return out;
+  }
+
+  // No address held twice (across every peer that may still come back), no space owned twice
+  // among live peers, every acknowledged allocation recorded where it was made.
+  void check_safety() {
+    std::map<uint32_t, int> held;
+    for (int i = 0; i < int(stores.size()); ++i) {
+      if (removed.count(i)) continue;
+      const Allocations& a = ipam[i] ? ipam[i]->allocations() : stores[i]->allocations();
+      for (const auto& [addr, h] : a.by_address()) {
+        auto [it, fresh] = held.emplace(addr, i);
+        if (!fresh)
+          FAIL_CHECK("address " << format_ipv4(addr) << " held by peers " << it->second << " and "
+                                << i);
+      }
+    }
+    std::map<uint32_t, std::pair<uint64_t, int>> owned;  // start -> (end, peer)
+    for (int i : live())
+      for (const Span& s : ipam[i]->ring().owned_by(net.name(i))) owned[s.start] = {s.end, i};
+    uint64_t last_end = 0;
+    int last_peer = -1;
+    for (const auto& [start, e] : owned) {
+      if (start < last_end)
+        FAIL_CHECK("peers " << last_peer << " and " << e.second << " both own "
+                            << format_ipv4(start));
+      last_end = std::max(last_end, e.first);
+      last_peer = e.second;
+    }
+    for (const auto& [holder, where] : acked) {
+      const auto& [i, addr] = where;
+      const Allocations& a = ipam[i] ? ipam[i]->allocations() : stores[i]->allocations();
+      const std::string* h = a.holder_of(addr);
+      if (!h || *h != holder) FAIL_CHECK("acknowledged " << holder << " lost at peer " << i);
+    }
+  }
+
+  bool rings_agree() {
+    std::optional<uint64_t> d;
+    for (int i : live()) {
+      if (ipam[i]->ring().empty()) return false;
+      uint64_t x = ipam[i]->ring().digest();
+      if (d && *d != x) return false;
+      d = x;
+    }
+    return true;
+  }
+
+  // After convergence: the range's capacity = what live peers have allocated in their own
+  // space + what they publish as free + space of peers that are down but not removed.
+  void check_accounting() {
+    const Ring& ring = ipam[live().front()]->ring();
+    uint64_t capacity = ring.whole().size() - 2, counted = 0;
+    for (const auto& [start, t] : ring.tokens()) {
+      int owner = -1;
+      for (int i = 0; i < int(ipam.size()); ++i)
+        if (net.name(i) == t.owner) owner = i;
+      REQUIRE(owner >= 0);
+      CHECK(!removed.count(owner));
+      Span s = ring.span_of(start);
+      const Allocations& a =
+          ipam[owner] ? ipam[owner]->allocations() : stores[owner]->allocations();
+      uint64_t used = 0;
+      for (const auto& [addr, h] : a.by_address()) used += s.contains(addr);
+      // A live owner publishes exact counts; a peer that crashed may have crashed before
+      // publishing its last allocation, so its count comes from its saved allocations.
+      if (ipam[owner]) CHECK(t.free == a.free_in(s, range));
+      counted += used + a.free_in(s, range);
+    }
+    CHECK(counted == capacity);
+    // And every address a peer holds lies in space it owns.
+    for (int i = 0; i < int(stores.size()); ++i) {
+      if (removed.count(i)) continue;
+      const Allocations& a = ipam[i] ? ipam[i]->allocations() : stores[i]->allocations();
+      for (const auto& [addr, h] : a.by_address())
+        if (ring.owner_of(addr) != net.name(i))
+          FAIL_CHECK(format_ipv4(addr) << " held by peer " << i << " outside its space");
+    }
+  }
+};
+
+SimOptions sim_options(uint64_t seed, bool discovery) {
+  SimOptions o;
+  o.seed = seed;
+  o.discovery = discovery;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("ipam: consensus among peers launched together, then a late joiner gets space") {
+  uint64_t seed = ipam_seed(11);
+  MESSAGE("seed " << seed);
+  InitMode m;
+  m.quorum = 3;
+  Cluster c(sim_options(seed, true), parse_ipv4_cidr("10.32.0.0/24"), m);
+  c.add({});
+  c.add({0});
+  // Two peers are not enough for consensus=3: nobody allocates yet.
+  c.allocate(0, "early");
+  c.run(5000);
+  CHECK(c.ipam[0]->ring().empty());
+  CHECK(c.acked.empty());
+  CHECK(c.ipam[0]->bootstrap_status().find("2 of 3") != std::string::npos);
+  c.add({1});
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
+  CHECK(c.ipam[0]->ring().seeds().size() == 3);
+  REQUIRE(c.run_until([&] { return c.acked.count("early"); }, 5'000));
+  // A fourth peer joins the running cluster: it adopts the ring and asks for space.
+  int late = c.add({2});
+  c.allocate(late, "late-1");
+  REQUIRE(c.run_until([&] { return c.acked.count("late-1"); }, 10'000));
+  CHECK(!c.ipam[late]->ring().owned_by(c.net.name(late)).empty());
+  CHECK(c.ipam[late]->ring().seeds().size() == 3);
+  c.check_safety();
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
+  c.check_accounting();
+}
+
+TEST_CASE("ipam: a range runs out with a clear error, and release makes room again") {
+  uint64_t seed = ipam_seed(12);
+  InitMode m;
+  m.quorum = 2;
+  Cluster c(sim_options(seed, true), parse_ipv4_cidr("10.40.0.0/28"), m);  // 14 usable
+  c.add({});
+  c.add({0});
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
+  std::vector<AllocResult> results;
+  for (int k = 0; k < 16; ++k)
+    c.ipam[k % 2]->allocate("w" + std::to_string(k), c.net.now(),
+                            [&](const AllocResult& r) { results.push_back(r); });
+  REQUIRE(c.run_until([&] { return results.size() == 16; }, 20'000));
+  int ok = 0;
+  for (const auto& r : results) {
+    if (r.ok()) {
+      ++ok;
+      continue;
+    }
+    CHECK(r.error == AllocError::kFull);
+    CHECK(r.message.find("is full") != std::string::npos);
+  }
+  CHECK(ok == 14);
+  std::set<uint32_t> addrs;
+  for (const auto& r : results)
+    if (r.ok()) addrs.insert(r.address);
+  CHECK(addrs.size() == 14);
+  CHECK(!addrs.count(*parse_ipv4("10.40.0.0")));
+  CHECK(!addrs.count(*parse_ipv4("10.40.0.15")));
+  // Free one on peer 0; peer 1 gets it by asking.
+  std::string holder0;
+  for (const auto& [a, h] : c.ipam[0]->allocations().by_address()) holder0 = h;
+  c.ipam[0]->release(holder0, c.net.now());
+  std::optional<AllocResult> again;
+  c.run(500);
+  c.ipam[1]->allocate("again", c.net.now(), [&](const AllocResult& r) { again = r; });
+  REQUIRE(c.run_until([&] { return again.has_value(); }, 10'000));
+  CHECK(again->ok());
+}
+
+TEST_CASE("ipam: claims, remote claims, and rmpeer only for unreachable peers") {
+  uint64_t seed = ipam_seed(13);
+  InitMode m;
+  m.kind = InitMode::Kind::kSeed;
+  Cluster c(sim_options(seed, true), parse_ipv4_cidr("10.50.0.0/24"), m);
+  // Explicit seeds by name: peers 0 and 1 (names are known before start in the simulator).
+  c.net.add_peer({});
+  c.net.add_peer({0});
+  c.net.add_peer({1});
+  c.init.seeds = {format_peer_name(c.net.name(0)), format_peer_name(c.net.name(1))};
+  for (int i = 0; i < 3; ++i) c.attach_ipam(i, 5);
+  REQUIRE(c.run_until([&] { return c.rings_agree() && c.net.full_mesh_converged(); }, 10'000));
+  const Ring& ring = c.ipam[2]->ring();
+  uint32_t in0 = ring.owned_by(c.net.name(0)).front().start + 7;
+  std::optional<AllocResult> r1, r2, r3, r4;
+  c.ipam[2]->claim("c1", in0, c.net.now(), [&](const AllocResult& r) { r1 = r; });
+  REQUIRE(c.run_until([&] { return r1.has_value(); }, 10'000));
+  CHECK(r1->ok());
+  CHECK(c.ipam[2]->ring().owner_of(in0) == c.net.name(2));
+  // The same address again, for someone else: in use.
+  c.ipam[0]->claim("c2", in0, c.net.now(), [&](const AllocResult& r) { r2 = r; });
+  REQUIRE(c.run_until([&] { return r2.has_value(); }, 10'000));
+  CHECK(r2->error == AllocError::kInUse);
+  // Outside the range, and the broadcast address.
+  c.ipam[0]->claim("c3", *parse_ipv4("10.51.0.1"), c.net.now(),
+                   [&](const AllocResult& r) { r3 = r; });
+  CHECK(r3->error == AllocError::kOutOfRange);
+  c.ipam[0]->claim("c4", *parse_ipv4("10.50.0.255"), c.net.now(),
+                   [&](const AllocResult& r) { r4 = r; });
+  CHECK(r4->error == AllocError::kOutOfRange);
+  // rmpeer: refused while reachable, works once the peer is gone.
+  std::string name1 = format_peer_name(c.net.name(1));
+  RmpeerResult no = c.ipam[0]->rmpeer(name1, c.net.now());
+  CHECK(!no.ok);
+  CHECK(no.message.find("still reachable") != std::string::npos);
+  c.crash(1);
+  REQUIRE(c.run_until([&] { return !c.net.core(0).topology().reachable(c.net.name(1)); }, 20'000));
+  RmpeerResult yes = c.ipam[0]->rmpeer(name1, c.net.now());
+  CHECK(yes.ok);
+  CHECK(yes.addresses > 100);
+  c.removed.insert(1);
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
+  CHECK(c.ipam[2]->ring().owned_by(c.net.name(1)).empty());
+  c.check_safety();
+  c.check_accounting();
+}
+
+TEST_CASE("ipam: two separate bootstraps meet; the later one adopts the earlier and re-claims") {
+  uint64_t seed = ipam_seed(14);
+  InitMode m;  // consensus=1: each host launched alone seeds itself
+  Cluster c(sim_options(seed, false), parse_ipv4_cidr("10.60.0.0/24"), m);
+  int a = c.net.add_peer({});
+  c.attach_ipam(a, 100);  // bootstrapped at t=100: the earlier cluster
+  int b = c.net.add_peer({});
+  c.attach_ipam(b, 200);
+  c.run(1000);
+  REQUIRE(!c.ipam[a]->ring().empty());
+  REQUIRE(!c.ipam[b]->ring().empty());
+  c.allocate(a, "a1");
+  c.allocate(b, "b1");  // b's first address: 10.60.0.1, the same as a's
+  c.allocate(b, "b2");
+  c.run(500);
+  REQUIRE(c.acked.size() == 3);
+  c.net.core(b).connect({"10.0.1.1:6783"}, false, c.net.now());
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 20'000));
+  CHECK(c.ipam[b]->ring().epoch() == 100);
+  // b1 collides with a1: reported with the command that fixes it; b2 was re-claimed.
+  REQUIRE(c.run_until([&] { return c.ipam[b]->pending() == 0; }, 20'000));
+  REQUIRE(c.ipam[b]->conflicts().size() == 1);
+  CHECK(c.ipam[b]->conflicts()[0].find("weft detach b1") != std::string::npos);
+  uint32_t b2 = c.acked.at("b2").second;
+  CHECK(c.ipam[b]->ring().owner_of(b2) == c.net.name(b));
+  // The operator renumbers b1: detach (release) and attach (allocate) again.
+  c.release("b1");
+  CHECK(c.ipam[b]->conflicts().empty());
+  c.allocate(b, "b1");
+  REQUIRE(c.run_until([&] { return c.acked.count("b1"); }, 10'000));
+  c.check_safety();
+}
+
+TEST_CASE("ipam: a failed save acknowledges nothing") {
+  InitMode m;
+  Cluster c(sim_options(ipam_seed(15), false), parse_ipv4_cidr("10.70.0.0/24"), m);
+  c.add({});
+  c.run(100);
+  c.stores[0]->fail = true;
+  std::optional<AllocResult> r;
+  c.ipam[0]->allocate("x", c.net.now(), [&](const AllocResult& x) { r = x; });
+  REQUIRE(r.has_value());
+  CHECK(r->error == AllocError::kStore);
+  CHECK(c.ipam[0]->allocations().size() == 0);
+  c.stores[0]->fail = false;
+  c.allocate(0, "x");
+  CHECK(c.acked.count("x"));
+}
+
+namespace {
+
+// One seeded run of the random scenario.
+void random_scenario(int n, uint64_t seed) {
+  {
+    MESSAGE("ipam scale: " << n << " peers, seed " << seed);
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    InitMode m;
+    m.kind = InitMode::Kind::kSeed;
+    Cluster c(sim_options(seed, false), parse_ipv4_cidr("10.128.0.0/16"), m);
+    // A sparse mesh: every peer dials up to 3 earlier ones. Three explicit seeds.
+    for (int i = 0; i < n; ++i) {
+      std::vector<int> t;
+      for (int k = 0; k < std::min(i, 3); ++k) t.push_back(int(rng() % uint64_t(i)));
+      c.net.add_peer(t);
+    }
+    c.init.seeds = {format_peer_name(c.net.name(0)), format_peer_name(c.net.name(1)),
+                    format_peer_name(c.net.name(2))};
+    for (int i = 0; i < n; ++i) c.attach_ipam(i, 1);
+    REQUIRE(c.run_until([&] { return c.rings_agree(); }, 30'000));
+    int next_holder = 0;
+    std::set<int> crashed;
+    for (int round = 0; round < 12; ++round) {
+      // A burst of allocations and releases on random live peers.
+      for (int k = 0; k < n / 2; ++k) {
+        auto live = c.live();
+        int p = live[rng() % live.size()];
+        if (rng() % 4 == 0 && !c.acked.empty()) {
+          auto it = c.acked.begin();
+          std::advance(it, long(rng() % c.acked.size()));
+          c.release(it->first);
+        } else {
+          c.allocate(p, "w" + std::to_string(next_holder++));
+        }
+      }
+      int event = int(rng() % 4);
+      if (event == 0) {  // a partition for a while
+        std::vector<int> left, right;
+        for (int i = 0; i < n; ++i) (rng() % 2 ? left : right).push_back(i);
+        c.net.partition(left, right);
+        for (int k = 0; k < n / 4; ++k) {
+          auto live = c.live();
+          c.allocate(live[rng() % live.size()], "w" + std::to_string(next_holder++));
+        }
+        c.run(3000);
+        c.check_safety();
+        c.net.heal_all();
+      } else if (event == 1) {  // a crash
+        auto live = c.live();
+        int p = live[rng() % live.size()];
+        c.crash(p);
+        crashed.insert(p);
+      } else if (event == 2 && !crashed.empty()) {  // a crashed peer comes back, or is removed
+        int p = *crashed.begin();
+        crashed.erase(crashed.begin());
+        if (rng() % 2) {
+          std::vector<int> t;
+          for (int i : c.live()) {
+            t.push_back(i);
+            if (t.size() == 2) break;
+          }
+          c.restart(p, t);
+        } else {
+          auto live = c.live();
+          int by = live[rng() % live.size()];
+          REQUIRE(c.run_until([&] { return !c.net.core(by).topology().reachable(c.net.name(p)); },
+                              30'000));
+          RmpeerResult r = c.ipam[by]->rmpeer(format_peer_name(c.net.name(p)), c.net.now());
+          CHECK(r.ok);
+          c.removed.insert(p);
+          std::erase_if(c.acked, [&](const auto& e) { return e.second.first == p; });
+        }
+      }
+      c.run(2000);
+      c.check_safety();
+    }
+    // Heal everything: the rings agree, everything is accounted for, nothing is left waiting.
+    c.net.heal_all();
+    REQUIRE(c.run_until([&] { return c.rings_agree(); }, 60'000));
+    c.run(25'000);  // let every waiting allocation finish or time out
+    REQUIRE(c.run_until([&] { return c.rings_agree(); }, 60'000));
+    c.check_safety();
+    c.check_accounting();
+    for (int i : c.live()) CHECK(c.ipam[i]->pending() == 0);
+    MESSAGE("  " << c.acked.size() << " addresses held, " << c.failures
+                 << " allocations failed (full/timeout), " << c.errors.size() << " errors logged");
+    CHECK(c.errors.empty());
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "ipam at scale: 200 peers with random allocations, releases, partitions, crashes, rmpeer") {
+  random_scenario(ipam_scale(200), ipam_seed(100));
+}
+
+TEST_CASE(
+    "ipam, many seeds: 40 peers with random allocations, releases, partitions, crashes, rmpeer") {
+  const char* s = std::getenv("WEFT_SIM_IPAM_SEEDS");
+  int seeds = s ? std::atoi(s) : 12;
+  for (int run = 0; run < seeds; ++run)
+    random_scenario(ipam_scale(40), ipam_seed(200 + uint64_t(run)));
+}
