@@ -14,6 +14,7 @@
 #include "cli/context.h"
 #include "cli/datadir_lock.h"
 #include "cli/host_net.h"
+#include "cli/ipam_client.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
@@ -92,8 +93,8 @@ NetnsRef split_args(const AttachOptions& o, std::vector<std::string>& addrs) {
   }
   if (addrs.empty()) {
     throw CliError(
-        "give the workload's network namespace: `weft attach 10.32.1.5/12 NETNS` (a name from "
-        "`ip netns list`) or `weft attach 10.32.1.5/12 --pid PID`.");
+        "give the workload's network namespace: `weft attach NETNS` (a name from "
+        "`ip netns list`) or `weft attach --pid PID`.");
   }
   ns.name = addrs.back();
   addrs.pop_back();
@@ -113,12 +114,7 @@ NetnsRef split_args(const AttachOptions& o, std::vector<std::string>& addrs) {
 std::vector<Ipv4Cidr> parse_addresses(const std::vector<std::string>& given, const NetnsRef& ns,
                                       const Ipv4Cidr& range) {
   const std::string ex = example_address(range);
-  if (given.empty()) {
-    throw CliError("no address given for " + ns.label() +
-                   ": automatic addresses arrive with IPAM; give an address like " + ex +
-                   ": `weft attach " + ex + " " +
-                   (ns.pid > 0 ? "--pid " + std::to_string(ns.pid) : ns.name) + "`.");
-  }
+  (void)ns;
   std::vector<Ipv4Cidr> out;
   for (const auto& s : given) {
     Ipv4Cidr c;
@@ -271,10 +267,14 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
                    ip_in_hint(ns, std::string("link del ") + kWorkloadIfName) +
                    "`) or attach another namespace.");
   }
-  bool need_route =
-      std::none_of(addrs.begin(), addrs.end(), [&](const Ipv4Cidr& a) { return a.covers(range); });
+  bool need_route = true;
 
   // Every check passed: from here on, a failure undoes what was done.
+  const std::string holder = ipam_holder(name);
+  HoldSignals hold_ipam;
+  addrs = ipam_addresses(ctx, holder, addrs, "for " + ns.label());
+  need_route =
+      std::none_of(addrs.begin(), addrs.end(), [&](const Ipv4Cidr& a) { return a.covers(range); });
   const std::string veth = new_veth_name();
   const std::string mtu = std::to_string(cfg.mtu);
   const std::string path = ns.path();
@@ -325,6 +325,7 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
       records.push_back(rec);
       write_workloads(ctx, records);
     } catch (const std::exception& e) {
+      ipam_release(ctx, holder);
       ProgramResult undo = ip({"link", "del", veth});
       throw CliError(std::string(e.what()) +
                      (undo.ok() ? "\nNothing was left behind: the half-made veth pair " + veth +
@@ -398,6 +399,11 @@ void run_detach(const Context& ctx, const DetachOptions& o) {
     }
     std::string ips;
     for (const auto& ip : r.ips) ips += (ips.empty() ? "" : ", ") + ip;
+    if (auto e = ipam_release(ctx, ipam_holder(r.name)); !e.empty()) {
+      warn("Note: IPAM could not release " + ips + " (" + e +
+           "); they stay allocated to this host until `weft detach` runs again with the "
+           "router up.");
+    }
     if (stale) {
       lines.push_back("Forgot the workload " + r.name + ": its network namespace " +
                       r.netns_label() + " is gone" +
@@ -430,12 +436,15 @@ void add_attach_commands(CLI::App& app, Context& ctx) {
   CLI::App* attach = app.add_subcommand(
       "attach",
       "Put a workload (a network namespace) on the overlay: a veth pair from the bridge weft to "
-      "an interface ethweft in the namespace, with the given addresses.\n"
-      "  weft attach 10.32.1.5/12 NETNS       (a name from `ip netns list`)\n"
-      "  weft attach 10.32.1.5/12 --pid PID   (the namespace of a running process)");
+      "an interface ethweft in the namespace, with an address from IPAM or the ones given.\n"
+      "  weft attach NETNS                    (a name from `ip netns list`; IPAM picks the "
+      "address)\n"
+      "  weft attach 10.32.1.5/12 NETNS       (claims that address cluster-wide)\n"
+      "  weft attach --pid PID                (the namespace of a running process)");
   attach->add_option("args", a->args,
-                     "IP/CIDR... then NETNS: addresses inside the overlay range (a bare IP gets "
-                     "the range's prefix length), then the namespace unless --pid is given");
+                     "[IP/CIDR...] then NETNS: addresses inside the overlay range (a bare IP gets "
+                     "the range's prefix length; none: IPAM allocates one), then the namespace "
+                     "unless --pid is given");
   attach->add_option("--name", a->name,
                      "Name of the workload (default: the namespace's name, or pid-PID)");
   attach->add_option("--pid", a->pid, "Attach the network namespace of this process")

@@ -8,6 +8,7 @@
 #include "cli/context.h"
 #include "cli/datadir_lock.h"
 #include "cli/host_net.h"
+#include "cli/ipam_client.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "common/ipv4_cidr.h"
@@ -49,6 +50,8 @@ bool range_routed_via_bridge(const Ipv4Cidr& range) {
   return false;
 }
 
+void expose_address(const Context& ctx, const Ipv4Cidr& c, const Ipv4Cidr& range);
+
 void run_expose(const Context& ctx, const std::string& given) {
   const std::string dir = ctx.datadir();
   std::error_code ec;
@@ -61,6 +64,19 @@ void run_expose(const Context& ctx, const std::string& given) {
   if (!bridge_exists()) {
     throw CliError(std::string("the bridge ") + kBridgeName +
                    " is missing on this host; run `weft launch` to create it, then expose.");
+  }
+  if (given.empty()) {
+    // IPAM picks the address; the checks below hold for it by construction.
+    Ipv4Cidr a = ipam_addresses(ctx, kHostHolder, {}, "for this host").front();
+    for (const auto& b : bridge_addresses()) {
+      if (b.addr == a.addr) {
+        say("This host already has " + b.to_string() + " on the overlay (bridge " + kBridgeName +
+            "); nothing to do. `weft hide` removes it.");
+        return;
+      }
+    }
+    expose_address(ctx, a, range);
+    return;
   }
   Ipv4Cidr c = parse_given(given, range);
   if (!range.contains(c.addr)) {
@@ -94,13 +110,21 @@ void run_expose(const Context& ctx, const std::string& given) {
       }
     }
   }
-  must(ip({"addr", "add", c.to_string(), "dev", kBridgeName}),
-       "add " + c.to_string() + " to the bridge " + kBridgeName, "Run the command as root.");
+  ipam_addresses(ctx, kHostHolder, {c}, "for this host");
+  expose_address(ctx, c, range);
+}
+
+// Puts the (IPAM-held) address on the bridge, with a route for the range when needed.
+void expose_address(const Context& ctx, const Ipv4Cidr& c, const Ipv4Cidr& range) {
+  ProgramResult added = ip({"addr", "add", c.to_string(), "dev", kBridgeName});
+  if (!added.ok()) ipam_release(ctx, kHostHolder, c.addr);
+  must(added, "add " + c.to_string() + " to the bridge " + kBridgeName, "Run the command as root.");
   bool routed = false;
   if (!c.covers(range) && !range_routed_via_bridge(range)) {
     ProgramResult r = ip({"route", "add", range.to_string(), "dev", kBridgeName});
     if (!r.ok()) {
       ip({"addr", "del", c.to_string(), "dev", kBridgeName});
+      ipam_release(ctx, kHostHolder, c.addr);
       must(r, "route the overlay range " + range.to_string() + " through the bridge",
            "Does this host route that range elsewhere (`ip route`)? Nothing was changed.");
     }
@@ -152,6 +176,9 @@ void run_hide(const Context& ctx, const std::string& given) {
   for (const auto& t : targets) {
     must(ip({"addr", "del", t.to_string(), "dev", kBridgeName}),
          "remove " + t.to_string() + " from the bridge " + kBridgeName, "Run the command as root.");
+    if (auto e = ipam_release(ctx, kHostHolder, t.addr); !e.empty())
+      warn("Note: IPAM could not release " + t.address() + " (" + e +
+           "); it stays allocated to this host.");
   }
   if (targets.size() == exposed.size() && range_routed_via_bridge(range)) {
     ip({"route", "del", range.to_string(), "dev", kBridgeName});
@@ -172,9 +199,10 @@ void add_expose_commands(CLI::App& app, Context& ctx) {
   CLI::App* expose = app.add_subcommand(
       "expose",
       "Give this host an address on the overlay (on the bridge weft), so it can talk to the "
-      "workloads: weft expose 10.32.0.1/12");
-  expose->add_option("cidr", *e, "IP/CIDR inside the overlay range (a bare IP gets its prefix)")
-      ->required();
+      "workloads: `weft expose` (IPAM picks the address) or `weft expose 10.32.0.1/12`");
+  expose->add_option("cidr", *e,
+                     "IP/CIDR inside the overlay range (a bare IP gets its prefix); default: one "
+                     "from IPAM");
   expose->callback([&ctx, e] { run_expose(ctx, *e); });
 
   auto h = std::make_shared<std::string>();

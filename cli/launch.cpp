@@ -24,6 +24,7 @@
 #include "common/ipv4_cidr.h"
 #include "common/peer_name.h"
 #include "common/status_render.h"
+#include "ipam/ipam_core.h"
 
 namespace weft::cli {
 
@@ -46,9 +47,10 @@ struct LaunchOptions {
   bool no_encryption = false;
   bool no_discovery = false;
   std::vector<std::string> peers;
-  int mtu = 0;        // 0: from the underlay
+  int mtu = 0;  // 0: from the underlay
   std::string capture = "tap";
-  std::string range;  // "": the stored range, else the default
+  std::string range;         // "": the stored range, else the default
+  std::string ipalloc_init;  // "": the router's default
 };
 
 void validate(LaunchOptions& o) {
@@ -186,7 +188,8 @@ void explain_secret(const Context& ctx, const SecretOutcome& s, const LaunchOpti
   }
 }
 
-std::vector<std::string> router_args(const Context& ctx, const LaunchOptions& o, int mtu) {
+std::vector<std::string> router_args(const Context& ctx, const LaunchOptions& o, int mtu,
+                                     const std::string& range) {
   std::vector<std::string> a{"--datadir", ctx.datadir(), "--mtu", std::to_string(mtu)};
   if (!o.name.empty()) a.insert(a.end(), {"--name", o.name});
   if (!o.nickname.empty()) a.insert(a.end(), {"--nickname", o.nickname});
@@ -194,6 +197,8 @@ std::vector<std::string> router_args(const Context& ctx, const LaunchOptions& o,
   if (o.no_encryption) a.push_back("--no-encryption");
   if (o.no_discovery) a.push_back("--no-discovery");
   a.insert(a.end(), {"--capture", o.capture});
+  a.insert(a.end(), {"--ipalloc-range", range});
+  if (!o.ipalloc_init.empty()) a.insert(a.end(), {"--ipalloc-init", o.ipalloc_init});
   a.insert(a.end(), o.peers.begin(), o.peers.end());
   return a;
 }
@@ -333,12 +338,11 @@ void run_launch(const Context& ctx, LaunchOptions o) {
   bool created = ensure_bridge(overlay.mtu);
   say(std::string("Overlay ready: bridge ") + kBridgeName + (created ? " created" : "") + ", MTU " +
       std::to_string(overlay.mtu) + " (" + mtu_why + "), range " + overlay.range +
-      ". `weft attach " + example_address(parse_ipv4_cidr(overlay.range)) +
-      " NETNS` attaches a workload.");
+      ". `weft attach NETNS` attaches a workload with an address from the range.");
 
   struct stat st;
   off_t log_start = ::stat(ctx.log_file().c_str(), &st) == 0 ? st.st_size : 0;
-  pid_t pid = spawn_daemon(binary, router_args(ctx, o, overlay.mtu), ctx.log_file());
+  pid_t pid = spawn_daemon(binary, router_args(ctx, o, overlay.mtu, overlay.range), ctx.log_file());
 
   const auto deadline = Clock::now() + kStartDeadline;
   std::string last_problem;
@@ -414,6 +418,18 @@ void add_launch_command(CLI::App& app, Context& ctx) {
                   std::string("Overlay address range (CIDR) for workloads; default: the range "
                               "used before, else ") +
                       kDefaultOverlayRange);
+  cmd->add_option("--ipalloc-init", o->ipalloc_init,
+                  "How IPAM bootstraps: consensus=N (the default, with N = 1 + the number of "
+                  "peers given: wait until N peers agree), seed=NAME,NAME... (these peers own the "
+                  "range at first) or observer (never seeds; joins an existing ring)")
+      ->check([](const std::string& s) {
+        try {
+          ipam::parse_init_mode(s);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
   cmd->add_option("peers", o->peers, "Peers to connect to: HOST or HOST:PORT");
   cmd->callback([&ctx, o] { run_launch(ctx, *o); });
 }

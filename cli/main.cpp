@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add_stop_commands(app, ctx);
   add_attach_commands(app, ctx);
   add_expose_commands(app, ctx);
+  add_ipam_commands(app, ctx);
   add_version_command(app);
 
   if (argc <= 1) {

@@ -75,12 +75,31 @@ json get_status(const Context& ctx) {
   return *s;
 }
 
-json post_json(const Context& ctx, const std::string& target, const json& body) {
-  auto r = request(ctx, "POST", target, body.dump(), std::chrono::seconds(5));
+json post_json(const Context& ctx, const std::string& target, const json& body,
+               std::chrono::milliseconds timeout) {
+  auto r = request(ctx, "POST", target, body.dump(), timeout);
   if (!r) throw CliError(not_running_message(ctx));
   if (r->status < 200 || r->status > 299) {
     throw CliError("the weft router refused POST " + target + " (HTTP " +
                    std::to_string(r->status) + "): " + error_of(*r));
+  }
+  return parse_answer(ctx, target, *r);
+}
+
+json post_json_or_refusal(const Context& ctx, const std::string& target, const json& body,
+                          std::chrono::milliseconds timeout) {
+  auto r = request(ctx, "POST", target, body.dump(), timeout);
+  if (!r) throw CliError(not_running_message(ctx));
+  if (r->status < 200 || r->status > 299) throw RouterRefusal(r->status, error_of(*r));
+  return parse_answer(ctx, target, *r);
+}
+
+json get_json(const Context& ctx, const std::string& target) {
+  auto r = request(ctx, "GET", target, "", std::chrono::seconds(5));
+  if (!r) throw CliError(not_running_message(ctx));
+  if (r->status < 200 || r->status > 299) {
+    throw CliError("the weft router answered GET " + target + " with HTTP " +
+                   std::to_string(r->status) + ": " + error_of(*r));
   }
   return parse_answer(ctx, target, *r);
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/context.h"
+#include "cli/output.h"
 
 namespace weft::cli {
 
@@ -18,7 +19,19 @@ std::optional<nlohmann::json> try_get_status(
 nlohmann::json get_status(const Context& ctx);
 // POST with a JSON body; returns the JSON answer of a 2xx response, else throws CliError with
 // the router's "error" message.
-nlohmann::json post_json(const Context& ctx, const std::string& target, const nlohmann::json& body);
+nlohmann::json post_json(const Context& ctx, const std::string& target, const nlohmann::json& body,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// GET; the JSON answer of a 2xx response, else CliError with the router's "error" message.
+nlohmann::json get_json(const Context& ctx, const std::string& target);
+
+// The router's own words when it refuses a request (an IPAM error says what to do).
+struct RouterRefusal : CliError {
+  RouterRefusal(int status_code, const std::string& msg) : CliError(msg), status(status_code) {}
+  int status;
+};
+// POST that throws RouterRefusal (the router's "error" message alone) on a non-2xx answer.
+nlohmann::json post_json_or_refusal(const Context& ctx, const std::string& target,
+                                    const nlohmann::json& body, std::chrono::milliseconds timeout);
 
 std::string not_running_message(const Context& ctx);
 

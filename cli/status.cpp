@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
+#include "common/ipam_status_render.h"
 #include "common/status_render.h"
 
 namespace weft::cli {
@@ -38,6 +39,11 @@ std::string overlay_line(const Context& ctx) {
 }
 
 void run_status(const Context& ctx, const StatusOptions& o) {
+  if (o.view == "ipam") {
+    nlohmann::json s = get_json(ctx, "/ipam/status");
+    std::cout << (o.json ? s.dump(2) + "\n" : render_ipam_status(s)) << std::flush;
+    return;
+  }
   StatusView view = o.view.empty() ? StatusView::kSummary : *parse_status_view(o.view);
   nlohmann::json status = get_status(ctx);
   std::cout << (o.json ? render_status_json(status, view) : render_status(status, view))
@@ -51,11 +57,12 @@ void add_status_command(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "status",
       "Show this host's router and the mesh: a summary and its connections, or one view in "
-      "detail (peers, connections, targets)");
+      "detail (peers, connections, targets, ipam)");
   cmd->add_option("view", o->view,
                   "peers: every peer and its connections; connections: this router's "
-                  "connections; targets: the addresses it keeps connecting to")
-      ->check(CLI::IsMember({"peers", "connections", "targets"}));
+                  "connections; targets: the addresses it keeps connecting to; ipam: who owns "
+                  "which addresses")
+      ->check(CLI::IsMember({"peers", "connections", "targets", "ipam"}));
   cmd->add_flag("--json", o->json, "Print the router's JSON (or the view's part of it)");
   cmd->callback([&ctx, o] { run_status(ctx, *o); });
 }

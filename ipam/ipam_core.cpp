@@ -189,8 +189,15 @@ void IpamCore::claim(const std::string& holder, uint32_t addr, int64_t now_ms, A
   serve_pending(now_ms);
 }
 
-std::vector<uint32_t> IpamCore::release(const std::string& holder, int64_t now_ms) {
-  std::vector<uint32_t> freed = state_.allocations.remove_holder(holder);
+std::vector<uint32_t> IpamCore::release(const std::string& holder, int64_t now_ms,
+                                        std::optional<uint32_t> only) {
+  std::vector<uint32_t> freed;
+  if (!only) {
+    freed = state_.allocations.remove_holder(holder);
+  } else if (const std::string* h = state_.allocations.holder_of(*only); h && *h == holder) {
+    state_.allocations.remove(*only);
+    freed.push_back(*only);
+  }
   if (freed.empty()) return freed;
   counters_.releases += freed.size();
   // An address we held outside our own space (a lost re-claim) is simply forgotten.

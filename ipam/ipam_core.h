@@ -127,8 +127,9 @@ class IpamCore : public GossipChannel {
   void allocate(const std::string& holder, int64_t now_ms, AllocDone done);
   // Gives `holder` exactly `addr`.
   void claim(const std::string& holder, uint32_t addr, int64_t now_ms, AllocDone done);
-  // Frees every address of `holder`; returns them.
-  std::vector<uint32_t> release(const std::string& holder, int64_t now_ms);
+  // Frees every address of `holder` (or only `only`, if it is one of them); returns them.
+  std::vector<uint32_t> release(const std::string& holder, int64_t now_ms,
+                                std::optional<uint32_t> only = std::nullopt);
   std::vector<uint32_t> lookup(const std::string& holder) const {
     return state_.allocations.of(holder);
   }

@@ -1,13 +1,15 @@
 // weft-router: the per-host mesh router. Started by `weft launch`; see README.md.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <spdlog/spdlog.h>
 
 #include "common/atomic_file.h"
+#include "common/ipv4_cidr.h"
+#include "common/overlay.h"
 #include "router/core/identity.h"
 #include "router/crypto/cluster_key.h"
 #include "router/os/router_daemon.h"
@@ -22,12 +24,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> peers;
   std::string capture = "tap", bridge = "weft";
   int mtu = 0;
+  std::string ipalloc_range = kDefaultOverlayRange, ipalloc_init;
   app.add_option("--capture", capture, "Capture backend: tap (fast) or pcap (reference)")
       ->check(CLI::IsMember({"tap", "pcap"}))
       ->capture_default_str();
   app.add_option("--bridge", bridge, "Bridge the workloads are on")->capture_default_str();
   app.add_option("--mtu", mtu, "Overlay MTU (default: the underlay's minus weft's overhead)")
       ->check(CLI::Range(576, 65000));
+  app.add_option("--ipalloc-range", ipalloc_range, "Overlay address range for IPAM")
+      ->capture_default_str();
+  app.add_option("--ipalloc-init", ipalloc_init,
+                 "IPAM bootstrap: consensus=N, seed=NAME,NAME... or observer; default: "
+                 "consensus=(1 + the number of peers given)");
   app.add_option("--datadir", datadir, "Data directory")->capture_default_str();
   app.add_option("--name", name, "Peer name (six hex bytes); default: generated once");
   app.add_option("--nickname", nickname, "Human-friendly name; default: the hostname");
@@ -63,10 +71,10 @@ int main(int argc, char** argv) {
     o.self.name = id.name;
     o.self.nickname = id.nickname;
     o.self.port = port;
-    o.self.incarnation = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    o.self.incarnation =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
     o.encryption = !no_encryption;
     o.discovery = !no_discovery;
     o.http_addr = http_addr;
@@ -74,6 +82,18 @@ int main(int argc, char** argv) {
     o.capture = capture == "pcap" ? CaptureBackend::kPcap : CaptureBackend::kTap;
     o.bridge = bridge;
     o.mtu = mtu;
+    try {
+      o.ipalloc_range = parse_ipv4_cidr(ipalloc_range);
+      if (o.ipalloc_range.addr != o.ipalloc_range.network() || o.ipalloc_range.prefix < 1 ||
+          o.ipalloc_range.prefix > 30)
+        throw std::invalid_argument("give a network address with a prefix from /1 to /30");
+      o.ipalloc_init = ipalloc_init.empty()
+                           ? ipam::parse_init_mode("consensus=" + std::to_string(peers.size() + 1))
+                           : ipam::parse_init_mode(ipalloc_init);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("--ipalloc-range/--ipalloc-init: " + std::string(e.what()));
+    }
+    o.started_unix_ms = o.self.incarnation;
     if (o.encryption) {
       auto secret = read_file(datadir + "/secret");
       if (!secret || secret->empty())

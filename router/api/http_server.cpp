@@ -33,6 +33,8 @@ namespace {
 // A client gets this long to send its whole request and read the answer; local callers are
 // fast, and a stuck one must not pin a connection slot forever.
 constexpr auto kSessionTimeout = std::chrono::seconds(10);
+// Once a request is in, how long its handler may take to answer (longer than any IPAM wait).
+constexpr auto kResponseTimeout = std::chrono::seconds(60);
 // Local callers are few (the CLI, weft-npc, scrapers); more than this at once is a runaway.
 constexpr size_t kMaxSessions = 64;
 constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
@@ -68,7 +70,7 @@ struct HttpServerState : std::enable_shared_from_this<HttpServerState> {
   std::unordered_set<SessionBase*> sessions;
   bool stopped = false;
 
-  HttpResponse dispatch(const http::request<http::string_body>& req);
+  void dispatch(const http::request<http::string_body>& req, HttpResponder respond);
   template <class Protocol>
   void accept(typename Protocol::acceptor& acceptor);
 };
@@ -118,10 +120,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return respond({400, "application/json", error_body("malformed request: " + ec.message())});
     }
     if (ec) return close();
-    respond(impl_->dispatch(parser_.get()));
+    timer_.expires_after(kResponseTimeout);
+    timer_.async_wait([self = this->shared_from_this()](const error_code& e) {
+      if (!e) self->close();
+    });
+    impl_->dispatch(parser_.get(), [self = this->shared_from_this()](HttpResponse r) {
+      if (!self->answered_) self->respond(r);
+    });
   }
 
   void respond(const HttpResponse& r) {
+    answered_ = true;
+    if (!socket_.is_open()) return;  // timed out or the server stopped meanwhile
     res_.version(11);
     res_.result(static_cast<unsigned>(r.status));
     res_.set(http::field::server, "weft/" WEFT_VERSION);
@@ -142,11 +152,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
   http::response<http::string_body> res_;
+  bool answered_ = false;
 };
 
 }  // namespace
 
-HttpResponse HttpServerState::dispatch(const http::request<http::string_body>& req) {
+void HttpServerState::dispatch(const http::request<http::string_body>& req, HttpResponder respond) {
   HttpRequest r;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
@@ -155,18 +166,18 @@ HttpResponse HttpServerState::dispatch(const http::request<http::string_body>& r
     r.path = std::move(t.path);
     r.query = std::move(t.query);
   } catch (const HttpParseError& e) {
-    return {400, "application/json",
-            error_body(std::string("malformed request target: ") + e.what())};
+    return respond({400, "application/json",
+                    error_body(std::string("malformed request target: ") + e.what())});
   }
   r.body = req.body();
   try {
-    return handler(r);
+    handler(r, respond);
   } catch (const std::exception& e) {
     spdlog::warn("API {} {} failed: {}", r.method, r.path, e.what());
-    return {500, "application/json", error_body(e.what())};
+    respond({500, "application/json", error_body(e.what())});
   } catch (...) {
     spdlog::warn("API {} {} failed with an unknown exception", r.method, r.path);
-    return {500, "application/json", error_body("internal error")};
+    respond({500, "application/json", error_body("internal error")});
   }
 }
 

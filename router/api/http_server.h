@@ -30,7 +30,10 @@ struct HttpResponse {
   std::string body;
 };
 
-using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Handlers answer through the responder, at once or later (an IPAM allocation may wait for
+// address space from another peer); it must be called exactly once, on the io_context's thread.
+using HttpResponder = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
 
 constexpr size_t kHttpMaxRequestBody = 1 << 20;
 

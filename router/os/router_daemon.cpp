@@ -98,7 +98,18 @@ void RouterDaemon::run() {
                              ": " + ec.message() + " (is another weft router running? use --port)");
   acceptor_.listen();
 
-  http_ = std::make_unique<HttpServer>(io_, [this](const HttpRequest& r) { return handle(r); });
+  ipam::IpamConfig ic;
+  ic.self = opts_.self.name;
+  ic.range = opts_.ipalloc_range;
+  ic.init = opts_.ipalloc_init;
+  ic.started_unix_ms = opts_.started_unix_ms;
+  ipam_ = std::make_unique<IpamService>(io_, *mesh_, opts_.datadir, ic, [this] { return now_ms(); });
+  ipam_->start();
+
+  http_ = std::make_unique<HttpServer>(io_, [this](const HttpRequest& r, HttpResponder respond) {
+    if (r.path.starts_with("/ipam/")) return ipam_->handle(r, std::move(respond));
+    respond(handle(r));
+  });
   http_->listen_unix(opts_.datadir + "/api.sock");
   if (!opts_.http_addr.empty()) http_->listen_tcp(opts_.http_addr);
 
@@ -296,6 +307,7 @@ HttpResponse RouterDaemon::handle(const HttpRequest& req) {
             f.delivered);
     counter("weft_dataplane_device_write_drops_total",
             "Frames the capture device (TAP or pcap) would not take.", device_->write_drops());
+    m += ipam_->metrics_text();
     return {200, "text/plain; version=0.0.4", m};
   }
   if ((req.path == "/connect" || req.path == "/forget") && req.method == "POST") {

@@ -22,6 +22,7 @@
 #include "router/dataplane/dataplane_core.h"
 #include "router/os/control_connection.h"
 #include "router/os/frame_device.h"
+#include "router/os/ipam_service.h"
 #include "router/os/tap_device.h"
 
 namespace weft {
@@ -37,6 +38,9 @@ struct RouterOptions {
   std::string bridge = "weft";
   int mtu = 0;  // overlay MTU; 0: the underlay's minus the encapsulation overhead
   CaptureBackend capture = CaptureBackend::kTap;
+  Ipv4Cidr ipalloc_range = parse_ipv4_cidr(kDefaultOverlayRange);
+  ipam::InitMode ipalloc_init;
+  uint64_t started_unix_ms = 0;
 };
 
 // common/overlay.h states the overhead for the CLI; it must match the wire: IPv4 + UDP headers,
@@ -97,6 +101,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   std::chrono::steady_clock::time_point epoch_;
   std::unique_ptr<MeshCore> mesh_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<IpamService> ipam_;
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
   int64_t timer_at_ = -1;
   RouterInfo info_;

@@ -123,8 +123,6 @@ expect_error "the name web is already used by the workload in netns $w2" \
   weft_on h1 attach 10.32.1.3/12 --name web "$w3"
 expect_error "$w1 is already attached, named $w1 with 10.32.1.1/12" \
   weft_on h1 attach 10.32.1.3/12 "$w1"
-expect_error "automatic addresses arrive with IPAM; give an address like 10.32.1.5/12" \
-  weft_on h1 attach "$w3"
 expect_error "10.99.5.5/24 is outside the overlay range 10.32.0.0/12" \
   weft_on h1 attach 10.99.5.5/24 "$w3"
 expect_error "\"10.32.1.300/12\" is not an IPv4 address with a prefix length" \
@@ -143,7 +141,7 @@ ip -n "$w3" link del other0
 [[ $(links_h1) == "$before_h1" ]] || fail "refused attaches changed h1's interfaces: $(hexec h1 ip -o link)"
 [[ $(links_in "$w3") == "$before_w3" ]] || fail "refused attaches left interfaces in $w3"
 [[ $(weft_on h1 ps --json | jq length) == 2 ]] || fail "refused attaches changed the records"
-pass "refused attaches (missing netns, used address, busy name, attached, no address, outside the range, bad CIDR, ethweft present, failing midway) change nothing"
+pass "refused attaches (missing netns, used address, busy name, attached, outside the range, bad CIDR, ethweft present, failing midway) change nothing"
 
 # By pid: the namespace of a process running in w3.
 ip netns exec "$w3" sleep 300 </dev/null >/dev/null 2>&1 &
@@ -162,6 +160,19 @@ out=$(weft_on h1 detach --pid "$pid") || fail "detach --pid failed: $out"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 pass "attach and detach by pid"
+
+# No address given: IPAM allocates one from the range, and detach gives it back.
+out=$(weft_on h1 attach "$w3") || fail "attach without an address failed: $out"
+[[ $out =~ ethweft\ has\ (10\.3[2-9]\.[0-9]+\.[0-9]+/12) ]] || fail "attach without an address says: $out"
+auto_ip=${BASH_REMATCH[1]}
+ip netns exec "$w1" ping -c1 -W1 -q "${auto_ip%/*}" >/dev/null || fail "$w1 cannot ping $auto_ip"
+weft_on h1 status ipam --json | jq -e --arg a "${auto_ip%/*}" \
+  '.allocations | map(select(.address == $a and .holder == "workload:'"$w3"'")) | length == 1' \
+  >/dev/null || fail "IPAM does not list $auto_ip for $w3: $(weft_on h1 status ipam --json)"
+out=$(weft_on h1 detach "$w3") || fail "detach $w3 failed: $out"
+weft_on h1 status ipam --json | jq -e '.allocations | map(select(.holder == "workload:'"$w3"'")) | length == 0' \
+  >/dev/null || fail "IPAM still holds $auto_ip after detach"
+pass "attach without an address gets one from IPAM ($auto_ip); detach releases it"
 
 # A workload whose namespace is deleted: its veth pair goes with it; ps shows the record as gone
 # and detach forgets it.

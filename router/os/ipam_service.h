@@ -1,0 +1,62 @@
+#pragma once
+// The router's IPAM adapter: runs the IpamCore on the router's io_context, keeps its state in
+// DATADIR/ipam.json (atomic writes, ARCHITECTURE.md §6), feeds it the mesh's view of peers, and
+// serves the /ipam API:
+//
+//   POST /ipam/allocate {"holder": "netns:w1"}                      -> {"address": "10.32.0.1/12"}
+//   POST /ipam/allocate {"holder": "netns:w1", "address": "10.32.1.5"}   (a claim)
+//   POST /ipam/release  {"holder": "netns:w1"}                      -> {"released": [...]}
+//   GET  /ipam/lookup?holder=netns:w1                               -> {"addresses": [...]}
+//   GET  /ipam/status                                               -> ring, peers, allocations
+//   POST /ipam/rmpeer   {"peer": "NAME or nickname"}                -> {"addresses": N}
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ipam/ipam_core.h"
+#include "router/api/http_server.h"
+#include "router/mesh/mesh_core.h"
+
+namespace weft {
+
+class IpamService : public GossipChannel, private ipam::IpamEnv, private ipam::IpamStore {
+ public:
+  // Loads DATADIR/ipam.json; throws std::runtime_error with the fix when it is corrupted or
+  // for another range.
+  IpamService(boost::asio::io_context& io, MeshCore& mesh, const std::string& datadir,
+              ipam::IpamConfig cfg, std::function<int64_t()> now_ms);
+  ~IpamService() override;
+
+  void start();
+  // Serves /ipam/...; answers later when an allocation has to wait.
+  void handle(const HttpRequest& req, HttpResponder respond);
+  nlohmann::json status_json();
+  std::string metrics_text() const;
+
+  // GossipChannel: forwards to the core, then rearms the timer (the core may have new deadlines).
+  void on_neighbor(PeerName from, ByteView payload, int64_t now_ms) override;
+  void on_unicast(PeerName src, ByteView payload, int64_t now_ms) override;
+  bool on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) override;
+  void on_neighbor_up(PeerName peer, int64_t now_ms) override;
+  void on_gossip_tick(PeerName neighbor, int64_t now_ms) override;
+
+ private:
+  std::vector<ipam::PeerInfo> peers() override;
+  void log(ipam::Severity s, const std::string& message) override;
+  void save(const ipam::IpamState& state) override;
+  void rearm();
+
+  boost::asio::io_context& io_;
+  MeshCore& mesh_;
+  std::string path_;
+  std::function<int64_t()> now_;
+  std::unique_ptr<ipam::IpamCore> core_;
+  boost::asio::steady_timer timer_;
+  int64_t timer_at_ = -1;
+  std::chrono::steady_clock::time_point epoch_;
+};
+
+}  // namespace weft
