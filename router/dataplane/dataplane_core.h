@@ -57,6 +57,10 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   static constexpr std::string_view kChannel = "dataplane";
   static constexpr int64_t kProbeIntervalMs = 1000;
   static constexpr int64_t kUdpFreshMs = 4000;
+  // An address (MAC or inner IP) its owner used less than this long ago does not move to
+  // another peer (forwarder.h): long enough to outlast a spoofer's bursts against an active
+  // workload, short enough that a workload that really moved is reachable again soon.
+  static constexpr int64_t kAddressMoveHoldMs = 10'000;
 
   DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gossip, ForwardingRoutes& routes,
                 DataplaneIo& io, uint64_t seed);
@@ -83,6 +87,7 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   const ForwarderCounters& forwarding() const { return forwarder_.counters(); }
   std::vector<NeighborPath> paths(int64_t now_ms) const;
   MacTable& macs() { return macs_; }
+  IpTable& ips() { return ips_; }
 
  private:
   struct Neighbor {
@@ -108,6 +113,7 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   GossipSender& gossip_;
   DataplaneIo& io_;
   MacTable macs_;
+  IpTable ips_;
   Forwarder forwarder_;
   std::unordered_map<PeerName, Neighbor> neighbors_;
   std::unordered_map<uint32_t, PeerName> by_id_;
