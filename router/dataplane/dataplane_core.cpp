@@ -159,6 +159,16 @@ void DataplaneCore::on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms
   now_ms_ = now_ms;
   if (frame.size() < kEthHdrLen) return;
   ByteView v = vnet.size() == kVnetHdrLen ? vnet : ByteView(kZeroVnet, kVnetHdrLen);
+  switch (too_big_.check(v, frame, now_ms)) {
+    case TooBigResponder::Verdict::kForward:
+      break;
+    case TooBigResponder::Verdict::kDrop:
+      return;
+    case TooBigResponder::Verdict::kReply:
+      // Back into the bridge, which delivers it to the sender like any frame from a peer.
+      io_.inject(ByteView(kZeroVnet, kVnetHdrLen), too_big_.reply());
+      return;
+  }
   if ((v[1] & 0x7f) == VnetHdr::kGsoNone) {
     forwarder_.from_local(FrameItem{v, frame}, now_ms, *this);
     return;

@@ -16,6 +16,7 @@
 
 #include "router/dataplane/data_session.h"
 #include "router/dataplane/forwarder.h"
+#include "router/dataplane/icmp_too_big.h"
 #include "router/mesh/gossip.h"
 
 namespace weft {
@@ -69,6 +70,8 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   void set_neighbor_keys(PeerName peer, const noise::Key& send, const noise::Key& recv,
                          const std::string& ip, int64_t now_ms);
   void neighbor_down(PeerName peer);
+  // Local frames carrying a larger IP packet are answered with ICMP "too big" (icmp_too_big.h).
+  void set_overlay_mtu(size_t mtu) { too_big_.set_mtu(mtu); }
 
   void on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms);
   void on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms);
@@ -85,6 +88,7 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
 
   const DataplaneCounters& counters() const { return counters_; }
   const ForwarderCounters& forwarding() const { return forwarder_.counters(); }
+  const TooBigCounters& too_big() const { return too_big_.counters(); }
   std::vector<NeighborPath> paths(int64_t now_ms) const;
   MacTable& macs() { return macs_; }
   IpTable& ips() { return ips_; }
@@ -115,6 +119,7 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   MacTable macs_;
   IpTable ips_;
   Forwarder forwarder_;
+  TooBigResponder too_big_;
   std::unordered_map<PeerName, Neighbor> neighbors_;
   std::unordered_map<uint32_t, PeerName> by_id_;
   std::mt19937_64 rng_;

@@ -22,7 +22,7 @@ PcapDevice::PcapDevice(boost::asio::io_context& io, const std::string& bridge, i
     run_or_throw({"ip", "link", "add", capture_dev_, "type", "veth", "peer", "name", bridge_dev_});
   for (const std::string& d : {capture_dev_, bridge_dev_}) {
     disable_ipv6_autoconf(d);
-    run_or_throw({"ip", "link", "set", d, "mtu", std::to_string(mtu), "up"});
+    run_or_throw({"ip", "link", "set", d, "mtu", std::to_string(kCapturePortMtu), "up"});
   }
   run_or_throw({"ip", "link", "set", bridge_dev_, "master", bridge});
   // Software segmentation and checksums before frames reach the capture end (see header).

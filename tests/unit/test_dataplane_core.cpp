@@ -622,6 +622,36 @@ TEST_CASE("a TSO super-frame from the local side arrives as MSS-sized segments")
   CHECK(net.fallback.empty());
 }
 
+TEST_CASE("a local DF packet over the overlay MTU is answered into the bridge, not sent") {
+  Net net({kA, kB});
+  net.connect(kA, kB, 0);
+  net.tick(0);
+  net[kA].core->set_overlay_mtu(1400);
+  Bytes frame = super_frame(mac(0xb1), mac(0xa1), 10000);
+  frame[14 + 6] = 0x40;  // DF
+  const uint64_t udp_before = net[kA].c().udp_tx;
+  // Segments of 40 + 1361 bytes are one byte too many; 1360 fit.
+  net[kA].core->on_local_frame(vnet_tso4(1361), frame, 1);
+  net.run(1);
+  CHECK(net[kA].c().udp_tx == udp_before);
+  CHECK(net[kB].injected.empty());
+  REQUIRE(net[kA].injected.size() == 1);
+  const Bytes& reply = net[kA].injected[0].frame;
+  CHECK(net[kA].injected[0].vnet == kZeroVnet);
+  CHECK(std::equal(reply.begin(), reply.begin() + 6, frame.begin() + 6));  // to the sender
+  CHECK(reply[14 + 9] == 1);                                               // ICMP
+  CHECK(reply[34] == 3);
+  CHECK(reply[35] == 4);
+  CHECK((reply[40] << 8 | reply[41]) == 1400);
+  CHECK(net[kA].core->too_big().replies == 1);
+
+  net[kA].core->on_local_frame(vnet_tso4(1360), frame, 2);
+  net.run(2);
+  CHECK(net[kA].c().udp_tx == udp_before + 8);  // ceil(10000 / 1360) segments
+  CHECK(net[kB].injected.size() == 8);
+  CHECK(net[kA].injected.size() == 1);
+}
+
 TEST_CASE("three peers in a line: the middle one relays, each hop with its own session") {
   Net net({kA, kB, kC});
   net.connect(kA, kB, 0);
