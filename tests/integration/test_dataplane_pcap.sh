@@ -72,8 +72,8 @@ pass "a full-MTU ($mtu) DF ping crosses"
 idx=$(ip -n "${wns[w2]}" -j link show ethweft | jq -r '.[0].link_index')
 port=$(ip -n "$(host_ns h2)" -j link show | jq -r --argjson i "$idx" '.[] | select(.ifindex == $i) | .ifname')
 [[ -n $port ]] || fail "cannot find the bridge end of w2's veth"
-ip -n "$(host_ns h2)" link set "$port" mtu 9000 && ip -n "${wns[w2]}" link set ethweft mtu 9000 ||
-  fail "cannot raise w2's MTU"
+ip -n "$(host_ns h2)" link set "$port" mtu 9000 || fail "cannot raise $port's MTU on h2"
+ip -n "${wns[w2]}" link set ethweft mtu 9000 || fail "cannot raise w2's MTU"
 set +e
 big=$(wexec w2 ping -c1 -W2 -M "do" -s $((mtu - 27)) "${wip[w3]}" 2>&1)
 set -e

@@ -22,7 +22,7 @@ weft_launch_join h2 h1 --capture "$capture" >/dev/null || fail "weft launch on h
 wait_for "a full mesh" 20 weft_full_mesh h1 h2 || fail "no full mesh"
 
 declare -A wns=([w1]="$(host_ns h1)-w1" [w2]="$(host_ns h2)-w2") whost=([w1]=h1 [w2]=h2)
-ip netns add "${wns[w1]}" && ip netns add "${wns[w2]}" || fail "cannot create the workload namespaces"
+for w in w1 w2; do ip netns add "${wns[$w]}" || fail "cannot create the namespace ${wns[$w]}"; done
 weft_on h1 attach 10.32.1.1/12 "${wns[w1]}" >/dev/null || fail "attach w1 on h1 failed"
 weft_on h2 attach 10.32.2.1/12 "${wns[w2]}" >/dev/null || fail "attach w2 on h2 failed"
 wexec() { local w=$1; shift; ip netns exec "${wns[$w]}" "$@"; }
