@@ -110,6 +110,9 @@ void DataplaneCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms)
   if (id == 0 || port == 0 || !(ciphers & kCipherChaCha))
     throw DecodeError("invalid dataplane hello");
   Neighbor& n = neighbors_[from];
+  // The same hello again (a peer sends one per connection, so the same id is the same hello):
+  // the session stands. Rebuilding it would reset its replay window and restart its counters.
+  if (n.session && n.remote_id == id) return;
   n.remote_id = id;
   n.remote_port = port;
   n.remote_ciphers = ciphers;
@@ -117,12 +120,31 @@ void DataplaneCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms)
   maybe_start_session(from, n, now_ms);
 }
 
+noise::Key dataplane_session_key(const noise::Key& handshake_key, uint32_t sender_id,
+                                 uint32_t receiver_id) {
+  uint8_t info[8];
+  for (int i = 0; i < 4; ++i) {
+    info[i] = static_cast<uint8_t>(sender_id >> (24 - 8 * i));
+    info[4 + i] = static_cast<uint8_t>(receiver_id >> (24 - 8 * i));
+  }
+  noise::Hash a, b;
+  noise::hkdf(handshake_key, ByteView(info, sizeof info), a, b);
+  noise::Key out = a;
+  noise::wipe(a);
+  noise::wipe(b);
+  return out;
+}
+
 void DataplaneCore::maybe_start_session(PeerName, Neighbor& n, int64_t now_ms) {
   if (n.session || !n.send_key || !n.recv_key || !n.remote_id) return;
   bool aes = (n.remote_ciphers & kCipherAes) && best_local_cipher() == DataCipher::kAes256Gcm;
+  noise::Key send = dataplane_session_key(*n.send_key, n.local_id, *n.remote_id);
+  noise::Key recv = dataplane_session_key(*n.recv_key, *n.remote_id, n.local_id);
   n.session =
       std::make_unique<DataSession>(aes ? DataCipher::kAes256Gcm : DataCipher::kChaCha20Poly1305,
-                                    *n.send_key, *n.recv_key, *n.remote_id, now_ms);
+                                    send, recv, *n.remote_id, now_ms);
+  noise::wipe(send);
+  noise::wipe(recv);
   if (!n.endpoint) n.endpoint = parse_udp_endpoint(n.ip, n.remote_port);
 }
 

@@ -30,6 +30,13 @@ struct UdpEndpoint {
 };
 std::optional<UdpEndpoint> parse_udp_endpoint(const std::string& host, uint16_t port);
 
+// A data session's key for one direction: the control handshake's key bound to the sender's
+// and the receiver's session ids (from the hellos). Every event that starts a session over
+// changes an input (new keys with a new connection, a new id in either side's hello), so a new
+// session never counts its nonces from zero again under a key an earlier session used.
+noise::Key dataplane_session_key(const noise::Key& handshake_key, uint32_t sender_id,
+                                 uint32_t receiver_id);
+
 class DataplaneIo {
  public:
   virtual ~DataplaneIo() = default;

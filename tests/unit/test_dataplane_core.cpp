@@ -495,8 +495,10 @@ TEST_CASE(
 
   // An authenticated datagram whose batch is malformed: counted, nothing injected. (Made with
   // A's real key, past the counters A used.)
-  weft::DataSession insider(weft::best_local_cipher(), key_for(kA, kB), key_for(kB, kA),
-                            net.receiver_id(kB, kA), 0);
+  const uint32_t id_a = net.receiver_id(kA, kB), id_b = net.receiver_id(kB, kA);
+  weft::DataSession insider(weft::best_local_cipher(),
+                            weft::dataplane_session_key(key_for(kA, kB), id_a, id_b),
+                            weft::dataplane_session_key(key_for(kB, kA), id_b, id_a), id_b, 0);
   Bytes d;
   for (int i = 0; i < 100; ++i) insider.seal(batch, d, 5);
   Bytes bad_batch = batch;
@@ -677,6 +679,48 @@ TEST_CASE("three peers in a line: the middle one relays, each hop with its own s
   CHECK(hop2.dst == c.ep);
   CHECK(weft::parse_datagram_header(hop1.datagram)->receiver_id == net.receiver_id(kB, kA));
   CHECK(weft::parse_datagram_header(hop2.datagram)->receiver_id == net.receiver_id(kC, kB));
+}
+
+TEST_CASE("a repeated hello keeps the session: counters go on, the receiver accepts") {
+  Net net({kA, kB});
+  net.connect(kA, kB, 0);
+  net.tick(0);
+  Peer &a = net[kA], &b = net[kB];
+  a.core->on_local_frame(kZeroVnet, ether(mac(0xb1), mac(0xa1)), 1);
+  net.run(1);
+  REQUIRE(b.injected.size() == 1);
+  const uint64_t sent = a.core->counters().udp_tx;
+  // B's hello to A arrives again (as a gossip retransmission would deliver it).
+  for (const GossipMsg& g : std::vector<GossipMsg>(net.gossip_log))
+    if (g.from == kB) a.core->on_neighbor(kB, g.payload, 2);
+  a.core->on_local_frame(kZeroVnet, ether(mac(0xb1), mac(0xa1), 0x0800, 46, 1), 2);
+  net.run(2);
+  CHECK(a.core->counters().udp_tx == sent + 1);
+  CHECK(b.injected.size() == 2);  // a session started over would repeat counters: replays
+  CHECK(b.c().dropped_replay == 0);
+}
+
+TEST_CASE("a session started over under the same handshake keys does not reuse a keystream") {
+  Net net({kA, kB});
+  net.connect(kA, kB, 0);
+  net.tick(0);
+  // B starts over on the same connection (a new hello, no new keys): A's next session must not
+  // seal under the key the first one used. A's probes carry the same plaintext every time, so
+  // equal counters under one key would give equal ciphertexts.
+  net[kB].core->on_neighbor_up(kA, 1);
+  net.run(1);
+  net.tick(1000);
+  std::map<uint64_t, std::vector<Bytes>> by_counter;  // A's datagrams: ciphertext without tag
+  for (const UdpMsg& m : net.udp_log) {
+    if (m.from != kA) continue;
+    auto h = weft::parse_datagram_header(m.datagram);
+    REQUIRE(h);
+    by_counter[h->counter].emplace_back(m.datagram.begin() + weft::kDataHeaderLen,
+                                        m.datagram.end() - weft::kDataTagLen);
+  }
+  REQUIRE(by_counter.count(0));
+  REQUIRE(by_counter[0].size() == 2);  // the first probe of each session
+  CHECK(by_counter[0][0] != by_counter[0][1]);
 }
 
 TEST_CASE("a session ends with its control connection; a new connection means a new session") {
