@@ -19,6 +19,12 @@ bool group_mac(const uint8_t* p) {
   return p[0] & 1;
 }
 
+// ICMPv4 error messages (RFC 792, 1812): unreachable, source quench, redirect, time exceeded,
+// parameter problem. The rest are queries and replies.
+bool is_icmp_error(uint8_t type) {
+  return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
 bool v4_unicast(const uint8_t* a) {
   const bool zero = (a[0] | a[1] | a[2] | a[3]) == 0;
   const bool broadcast = (a[0] & a[1] & a[2] & a[3]) == 0xff;
@@ -87,8 +93,7 @@ TooBigResponder::Verdict TooBigResponder::check(ByteView vnet, ByteView frame, i
   bool answer = !group_mac(f) && !group_mac(f + 6) && l3 >= ip_hdr_len + 8;
   if (answer && v4) {
     const bool first_fragment = (load16(ip + 6) & 0x1fff) == 0;
-    const bool icmp_error = ip[9] == kProtoIcmp && (ip[ip_hdr_len] == 3 || ip[ip_hdr_len] == 4 ||
-                                                    ip[ip_hdr_len] == 5 || ip[ip_hdr_len] >= 11);
+    const bool icmp_error = ip[9] == kProtoIcmp && is_icmp_error(ip[ip_hdr_len]);
     answer = first_fragment && !icmp_error && v4_unicast(ip + 12) && v4_unicast(ip + 16);
   } else if (answer) {
     static const uint8_t kUnspecified[16] = {};

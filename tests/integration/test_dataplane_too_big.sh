@@ -2,8 +2,8 @@
 # A packet too big for the overlay gets ICMP "fragmentation needed" from the router instead of
 # vanishing. Two hosts, one workload each; h1's workload then raises its MTU (both ends of its
 # veth) to 9000, as a misconfigured workload or a host-side interface on the bridge might: a DF
-# ping one byte over the overlay MTU is answered "Frag needed ... mtu = N", the workload's kernel
-# caches the path MTU, and a TCP transfer between two such workloads (TSO super-frames whose
+# ping one byte over the overlay MTU is answered "Frag needed ... mtu = N" (IPv6: "Packet too
+# big"), the workload's kernel caches the path MTU, and a TCP transfer between two such workloads (TSO super-frames whose
 # segments are too big) completes instead of stalling. Runs with the capture backend in
 # $WEFT_CAPTURE (default tap).
 set -euo pipefail
@@ -59,6 +59,19 @@ wait_for "h1 to count the ICMP error" 5 weft_metric_at_least h1 weft_dataplane_i
   fail "h1 did not count the ICMP error it sent"
 wait_for "h1 to count the dropped frame" 5 weft_metric_at_least h1 'weft_dataplane_dropped_total{reason="too_big"}' 1 ||
   fail "h1 did not count the frame it dropped as too big"
+
+# IPv6: the same for Packet Too Big (addresses of a private prefix, no duplicate detection).
+wexec w1 ip -6 addr add fd32::1/64 dev ethweft nodad
+wexec w2 ip -6 addr add fd32::2/64 dev ethweft nodad
+wait_for "w1 to reach w2 over IPv6" 10 wexec w1 ping -6 -c1 -W1 -q fd32::2 || fail "w1 cannot ping w2 over IPv6"
+set +e
+out=$(wexec w1 ping -6 -c1 -W2 -M "do" -s $((mtu - 47)) fd32::2 2>&1)
+set -e
+grep -Eq "Packet too big: mtu=$mtu|mtu=$mtu" <<<"$out" ||
+  fail "an IPv6 ping one byte over the overlay MTU got no 'Packet too big: mtu=$mtu': $out"
+pass "an IPv6 ping one byte over the overlay MTU: $(grep -m1 -E 'mtu=' <<<"$out")"
+route=$(ip -n "${wns[w1]}" -6 route get fd32::2)
+grep -q "mtu $mtu" <<<"$route" || fail "w1's kernel did not learn the IPv6 path MTU $mtu: $route"
 
 # TCP between two workloads at MTU 9000: each side's stack sends segments of ~8948 bytes (with
 # TAP offloads, super-frames of them) until the router's ICMP teaches it the overlay's MTU.

@@ -187,15 +187,23 @@ TEST_CASE("no error to group addresses, fragments or ICMP errors; still dropped"
   Bytes icmp_error = ping4(1420);
   icmp_error[14 + 20] = 3;
   CHECK(r.check(kPlainVnet, icmp_error, 0) == Verdict::kDrop);
+  for (uint8_t type : {4, 5, 11, 12}) {
+    icmp_error[14 + 20] = type;
+    CHECK(r.check(kPlainVnet, icmp_error, 0) == Verdict::kDrop);
+  }
   Bytes v6_error = ping6(1400);
   v6_error[14 + 40] = 1;
   CHECK(r.check(kPlainVnet, v6_error, 0) == Verdict::kDrop);
   Bytes v6_multicast_src = ping6(1400);
   v6_multicast_src[14 + 8] = 0xff;
   CHECK(r.check(kPlainVnet, v6_multicast_src, 0) == Verdict::kDrop);
-  CHECK(r.counters().dropped == 7);
+  CHECK(r.counters().dropped == 11);
   CHECK(r.counters().replies == 0);
   CHECK(r.counters().rate_limited == 0);
+  // ICMP queries are answered like any packet (a timestamp request here).
+  Bytes query = ping4(1420);
+  query[14 + 20] = 13;
+  CHECK(r.check(kPlainVnet, query, 0) == Verdict::kReply);
 }
 
 TEST_CASE("replies are rate limited: a burst, then kPerSecond") {
