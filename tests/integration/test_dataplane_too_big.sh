@@ -73,16 +73,23 @@ pass "an IPv6 ping one byte over the overlay MTU: $(grep -m1 -E 'mtu=' <<<"$out"
 route=$(ip -n "${wns[w1]}" -6 route get fd32::2)
 grep -q "mtu $mtu" <<<"$route" || fail "w1's kernel did not learn the IPv6 path MTU $mtu: $route"
 
-# TCP between two workloads at MTU 9000: each side's stack sends segments of ~8948 bytes (with
-# TAP offloads, super-frames of them) until the router's ICMP teaches it the overlay's MTU.
+# TCP between two workloads at MTU 9000, to an address of w2's that w1 has no path MTU for yet:
+# w1's stack sends segments of ~8948 bytes (with TAP offloads, super-frames of them) until the
+# router's ICMP teaches it the overlay's MTU.
 raise_mtu w2 9000
+wexec w2 ip addr add 10.32.2.2/12 dev ethweft
+sent_before=$(weft_metric h1 weft_dataplane_icmp_too_big_sent_total) || fail "no ICMP counter on h1"
 out="$HARNESS_DIR/tcp.out"
 : >"$out"
 ip netns exec "${wns[w2]}" nc -l 5000 >"$out" 2>&1 </dev/null &
 wait_for "nc to listen on TCP 5000 in w2" 5 bash -c "ip netns exec '${wns[w2]}' ss -Hltn | grep -q ':5000 '" ||
   fail "TCP listener did not start"
 head -c 2000000 /dev/urandom >"$HARNESS_DIR/blob"
-wexec w1 timeout 20 nc -N -w5 10.32.2.1 5000 <"$HARNESS_DIR/blob" || fail "the TCP transfer w1 -> w2 did not complete"
+wexec w1 timeout 20 nc -N -w5 10.32.2.2 5000 <"$HARNESS_DIR/blob" || fail "the TCP transfer w1 -> w2 did not complete"
 wait_for "2 MB to arrive at w2" 10 cmp -s "$HARNESS_DIR/blob" "$out" ||
   fail "w2 received $(stat -c %s "$out") of 2000000 bytes"
-pass "2 MB over TCP between two MTU-9000 workloads arrive whole (path MTU learned from the router)"
+route=$(ip -n "${wns[w1]}" route get 10.32.2.2)
+grep -q "mtu $mtu" <<<"$route" || fail "the TCP transfer did not teach w1 the path MTU $mtu: $route"
+weft_metric_at_least h1 weft_dataplane_icmp_too_big_sent_total $((sent_before + 1)) >/dev/null ||
+  fail "h1 sent no ICMP error for the TCP segments"
+pass "2 MB over TCP between two MTU-9000 workloads arrive whole; w1 learned path MTU $mtu from the router"
