@@ -10,9 +10,10 @@ Mac mac_at(const uint8_t* p) {
   std::memcpy(m.b.data(), p, 6);
   return m;
 }
+// Broadcast or multicast.
 bool group_address(const uint8_t* p) {
   return p[0] & 1;
-}  // broadcast or multicast
+}
 }  // namespace
 
 void Forwarder::flood(PeerName src, PeerName except, const FrameItem& f, ForwardingSink& out) {
