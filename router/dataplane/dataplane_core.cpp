@@ -10,6 +10,13 @@ namespace {
 constexpr uint8_t kHello = 1;
 constexpr uint8_t kCipherChaCha = 1, kCipherAes = 2;
 const uint8_t kZeroVnet[kVnetHdrLen] = {};
+
+MacTableConfig address_table_config(uint64_t hash_seed) {
+  MacTableConfig c;
+  c.hash_seed = hash_seed;
+  c.move_hold_ms = DataplaneCore::kAddressMoveHoldMs;
+  return c;
+}
 }  // namespace
 
 std::string UdpEndpoint::to_string() const {
@@ -36,13 +43,10 @@ DataplaneCore::DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gos
       udp_port_(udp_port),
       gossip_(gossip),
       io_(io),
-      // A keyed hash: whoever can send frames cannot pick MACs that collide.
-      macs_([seed] {
-        MacTableConfig c;
-        c.hash_seed = seed ^ 0x6d61637461626c65ull;
-        return c;
-      }()),
-      forwarder_(self, macs_, routes),
+      // A keyed hash: whoever can send frames cannot pick addresses that collide.
+      macs_(address_table_config(seed ^ 0x6d61637461626c65ull)),
+      ips_(address_table_config(seed ^ 0x69707461626c6521ull)),
+      forwarder_(self, macs_, ips_, routes),
       rng_(seed) {
   batch_buf_.reserve(70000);
   datagram_buf_.reserve(70000);
@@ -73,13 +77,12 @@ void DataplaneCore::on_neighbor_up(PeerName peer, int64_t now_ms) {
   w.u32(n.local_id);
   w.u16(udp_port_);
   w.u8(best_local_cipher() == DataCipher::kAes256Gcm ? (kCipherAes | kCipherChaCha)
-                                                       : kCipherChaCha);
+                                                     : kCipherChaCha);
   gossip_.send_neighbor(kChannel, peer, hello);
 }
 
-void DataplaneCore::set_neighbor_keys(PeerName peer, const noise::Key& send,
-                                      const noise::Key& recv, const std::string& ip,
-                                      int64_t now_ms) {
+void DataplaneCore::set_neighbor_keys(PeerName peer, const noise::Key& send, const noise::Key& recv,
+                                      const std::string& ip, int64_t now_ms) {
   Neighbor& n = neighbors_[peer];
   n.send_key = send;
   n.recv_key = recv;
@@ -107,6 +110,9 @@ void DataplaneCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms)
   if (id == 0 || port == 0 || !(ciphers & kCipherChaCha))
     throw DecodeError("invalid dataplane hello");
   Neighbor& n = neighbors_[from];
+  // The same hello again (a peer sends one per connection, so the same id is the same hello):
+  // the session stands. Rebuilding it would reset its replay window and restart its counters.
+  if (n.session && n.remote_id == id) return;
   n.remote_id = id;
   n.remote_port = port;
   n.remote_ciphers = ciphers;
@@ -114,12 +120,31 @@ void DataplaneCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms)
   maybe_start_session(from, n, now_ms);
 }
 
+noise::Key dataplane_session_key(const noise::Key& handshake_key, uint32_t sender_id,
+                                 uint32_t receiver_id) {
+  uint8_t info[8];
+  for (int i = 0; i < 4; ++i) {
+    info[i] = static_cast<uint8_t>(sender_id >> (24 - 8 * i));
+    info[4 + i] = static_cast<uint8_t>(receiver_id >> (24 - 8 * i));
+  }
+  noise::Hash a, b;
+  noise::hkdf(handshake_key, ByteView(info, sizeof info), a, b);
+  noise::Key out = a;
+  noise::wipe(a);
+  noise::wipe(b);
+  return out;
+}
+
 void DataplaneCore::maybe_start_session(PeerName, Neighbor& n, int64_t now_ms) {
   if (n.session || !n.send_key || !n.recv_key || !n.remote_id) return;
   bool aes = (n.remote_ciphers & kCipherAes) && best_local_cipher() == DataCipher::kAes256Gcm;
-  n.session = std::make_unique<DataSession>(
-      aes ? DataCipher::kAes256Gcm : DataCipher::kChaCha20Poly1305, *n.send_key, *n.recv_key,
-      *n.remote_id, now_ms);
+  noise::Key send = dataplane_session_key(*n.send_key, n.local_id, *n.remote_id);
+  noise::Key recv = dataplane_session_key(*n.recv_key, *n.remote_id, n.local_id);
+  n.session =
+      std::make_unique<DataSession>(aes ? DataCipher::kAes256Gcm : DataCipher::kChaCha20Poly1305,
+                                    send, recv, *n.remote_id, now_ms);
+  noise::wipe(send);
+  noise::wipe(recv);
   if (!n.endpoint) n.endpoint = parse_udp_endpoint(n.ip, n.remote_port);
 }
 
@@ -148,12 +173,24 @@ void DataplaneCore::send(PeerName neighbor, PeerName src, PeerName dst, const Fr
   transmit(neighbor, it->second, batch_buf_, false);
 }
 
-void DataplaneCore::deliver_local(const FrameItem& f) { io_.inject(f.vnet, f.frame); }
+void DataplaneCore::deliver_local(const FrameItem& f) {
+  io_.inject(f.vnet, f.frame);
+}
 
 void DataplaneCore::on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms) {
   now_ms_ = now_ms;
   if (frame.size() < kEthHdrLen) return;
   ByteView v = vnet.size() == kVnetHdrLen ? vnet : ByteView(kZeroVnet, kVnetHdrLen);
+  switch (too_big_.check(v, frame, now_ms)) {
+    case TooBigResponder::Verdict::kForward:
+      break;
+    case TooBigResponder::Verdict::kDrop:
+      return;
+    case TooBigResponder::Verdict::kReply:
+      // Back into the bridge, which delivers it to the sender like any frame from a peer.
+      io_.inject(ByteView(kZeroVnet, kVnetHdrLen), too_big_.reply());
+      return;
+  }
   if ((v[1] & 0x7f) == VnetHdr::kGsoNone) {
     forwarder_.from_local(FrameItem{v, frame}, now_ms, *this);
     return;
@@ -242,6 +279,7 @@ void DataplaneCore::on_timer(int64_t now_ms) {
     transmit(peer, n, batch_buf_, true);
   }
   macs_.expire(now_ms);
+  ips_.expire(now_ms);
 }
 
 std::vector<NeighborPath> DataplaneCore::paths(int64_t now_ms) const {

@@ -16,6 +16,7 @@
 
 #include "router/dataplane/data_session.h"
 #include "router/dataplane/forwarder.h"
+#include "router/dataplane/icmp_too_big.h"
 #include "router/mesh/gossip.h"
 
 namespace weft {
@@ -28,6 +29,13 @@ struct UdpEndpoint {
   std::string to_string() const;
 };
 std::optional<UdpEndpoint> parse_udp_endpoint(const std::string& host, uint16_t port);
+
+// A data session's key for one direction: the control handshake's key bound to the sender's
+// and the receiver's session ids (from the hellos). Every event that starts a session over
+// changes an input (new keys with a new connection, a new id in either side's hello), so a new
+// session never counts its nonces from zero again under a key an earlier session used.
+noise::Key dataplane_session_key(const noise::Key& handshake_key, uint32_t sender_id,
+                                 uint32_t receiver_id);
 
 class DataplaneIo {
  public:
@@ -57,6 +65,10 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   static constexpr std::string_view kChannel = "dataplane";
   static constexpr int64_t kProbeIntervalMs = 1000;
   static constexpr int64_t kUdpFreshMs = 4000;
+  // An address (MAC or inner IP) its owner used less than this long ago does not move to
+  // another peer (forwarder.h): long enough to outlast a spoofer's bursts against an active
+  // workload, short enough that a workload that really moved is reachable again soon.
+  static constexpr int64_t kAddressMoveHoldMs = 10'000;
 
   DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gossip, ForwardingRoutes& routes,
                 DataplaneIo& io, uint64_t seed);
@@ -65,6 +77,8 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   void set_neighbor_keys(PeerName peer, const noise::Key& send, const noise::Key& recv,
                          const std::string& ip, int64_t now_ms);
   void neighbor_down(PeerName peer);
+  // Local frames carrying a larger IP packet are answered with ICMP "too big" (icmp_too_big.h).
+  void set_overlay_mtu(size_t mtu) { too_big_.set_mtu(mtu); }
 
   void on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms);
   void on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms);
@@ -81,8 +95,10 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
 
   const DataplaneCounters& counters() const { return counters_; }
   const ForwarderCounters& forwarding() const { return forwarder_.counters(); }
+  const TooBigCounters& too_big() const { return too_big_.counters(); }
   std::vector<NeighborPath> paths(int64_t now_ms) const;
   MacTable& macs() { return macs_; }
+  IpTable& ips() { return ips_; }
 
  private:
   struct Neighbor {
@@ -108,7 +124,9 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   GossipSender& gossip_;
   DataplaneIo& io_;
   MacTable macs_;
+  IpTable ips_;
   Forwarder forwarder_;
+  TooBigResponder too_big_;
   std::unordered_map<PeerName, Neighbor> neighbors_;
   std::unordered_map<uint32_t, PeerName> by_id_;
   std::mt19937_64 rng_;

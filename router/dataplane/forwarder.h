@@ -3,6 +3,18 @@
 // (directly or relayed). Learns source MACs, sends known unicast towards the owning peer over
 // the next hop the topology gives, floods broadcast / multicast / unknown unicast along the
 // source's broadcast tree (each peer gets it once, no loops), and relays for others.
+//
+// Source check: a frame from a peer must come from addresses that belong to the peer it
+// originates from (the batch header's source, not the relay that handed it to us). Its source
+// MAC and inner source IP (IPv4, IPv6, ARP sender) are learned as owned by that peer; a frame is
+// dropped and counted (dropped_spoofed) when either address is
+//   - owned by this host (learned from our bridge and not expired): a peer may never speak for
+//     our workloads, or our bridge would learn their MAC on the capture port and hand it their
+//     traffic;
+//   - owned by another peer that used it less than move_hold_ms ago (MacTableConfig): the real
+//     owner is active, so this is a spoof, not a move. A quiet address moves (and is counted).
+// Frames from our own bridge are trusted (the bridge is ours) but do not take over an address a
+// peer is actively using either; they are forwarded all the same and the receivers drop them.
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -28,26 +40,38 @@ class ForwardingSink {
 
 struct ForwarderCounters {
   uint64_t unicast = 0, flooded = 0, relayed = 0, delivered = 0;
-  uint64_t dropped_no_route = 0, dropped_spoofed = 0, dropped_local = 0, mac_moves = 0;
+  uint64_t dropped_no_route = 0, dropped_local = 0;
+  // From a peer: a source MAC (or peer name) / a source IP that is not the originating peer's.
+  uint64_t dropped_spoofed = 0, dropped_spoofed_ip = 0;
+  uint64_t mac_moves = 0, ip_moves = 0;
+  // A local frame whose source address a peer is actively using (not learned, still forwarded).
+  uint64_t local_conflicts = 0;
+  // New addresses not learned because the table is full (frames still forwarded).
+  uint64_t mac_table_full = 0, ip_table_full = 0;
 };
 
 class Forwarder {
  public:
-  Forwarder(PeerName self, MacTable& macs, ForwardingRoutes& routes)
-      : self_(self), macs_(macs), routes_(routes) {}
+  Forwarder(PeerName self, MacTable& macs, IpTable& ips, ForwardingRoutes& routes)
+      : self_(self), macs_(macs), ips_(ips), routes_(routes) {}
 
   void from_local(const FrameItem& f, int64_t now_ms, ForwardingSink& out);
   // `src` and `dst` come from the authenticated batch header; `neighbor` is who sent it to us.
-  void from_peer(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f,
-                 int64_t now_ms, ForwardingSink& out);
+  void from_peer(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f, int64_t now_ms,
+                 ForwardingSink& out);
 
   const ForwarderCounters& counters() const { return counters_; }
 
  private:
   void flood(PeerName src, PeerName except, const FrameItem& f, ForwardingSink& out);
+  // Learns the frame's source addresses as `owner`'s; false (learning nothing) when they belong
+  // to somebody else (see the header comment). Counts what it decides.
+  bool claim_source(ByteView frame, PeerName owner, int64_t now_ms);
+  void count(LearnStatus s, uint64_t& moves, uint64_t& full);
 
   PeerName self_;
   MacTable& macs_;
+  IpTable& ips_;
   ForwardingRoutes& routes_;
   ForwarderCounters counters_;
 };

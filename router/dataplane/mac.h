@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace weft {
 
@@ -29,6 +30,8 @@ struct Mac {
     for (uint8_t x : b) v = v << 8 | x;
     return v;
   }
+  // The address as hash input (AddressTable).
+  std::pair<uint64_t, uint64_t> words() const { return {to_u64(), 0}; }
   static Mac from_u64(uint64_t v) {
     Mac m;
     for (int i = 5; i >= 0; --i, v >>= 8) m.b[static_cast<size_t>(i)] = static_cast<uint8_t>(v);

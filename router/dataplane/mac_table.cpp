@@ -29,10 +29,11 @@ constexpr size_t kMaxEntriesLimit = size_t{1} << 28;
 
 }  // namespace
 
-MacTable::MacTable(MacTableConfig config) : config_(config) {
-  if (config_.expiry_ms <= 0) throw std::invalid_argument("MacTable: expiry must be positive");
+template <typename Key>
+AddressTable<Key>::AddressTable(MacTableConfig config) : config_(config) {
+  if (config_.expiry_ms <= 0) throw std::invalid_argument("AddressTable: expiry must be positive");
   if (config_.max_entries > kMaxEntriesLimit) {
-    throw std::invalid_argument("MacTable: max_entries too large");
+    throw std::invalid_argument("AddressTable: max_entries too large");
   }
   // At most 3/4 full, so a probe run always ends at an empty slot and stays short.
   max_slots_ = 2;
@@ -44,20 +45,25 @@ MacTable::MacTable(MacTableConfig config) : config_(config) {
   key1_ = splitmix64(state) | 1;
 }
 
-size_t MacTable::home(const Mac& mac) const {
-  return static_cast<size_t>(fold_mul(mac.to_u64() ^ key0_, key1_)) & mask_;
+template <typename Key>
+size_t AddressTable<Key>::home(const Key& key) const {
+  const auto [w0, w1] = key.words();
+  return static_cast<size_t>(fold_mul(fold_mul(w0 ^ key0_, key1_) ^ w1, key1_)) & mask_;
 }
 
-size_t MacTable::find(const Mac& mac) const {
-  size_t i = home(mac);
-  while (slots_[i].used && slots_[i].mac != mac) i = (i + 1) & mask_;
+template <typename Key>
+size_t AddressTable<Key>::find(const Key& key) const {
+  size_t i = home(key);
+  while (slots_[i].used && !(slots_[i].key == key)) i = (i + 1) & mask_;
   return i;
 }
 
-LearnResult MacTable::learn(const Mac& mac, PeerName owner, int64_t now_ms) {
-  if (!mac.is_unicast_source()) return {LearnStatus::kInvalid};
-  size_t i = find(mac);
+template <typename Key>
+LearnResult AddressTable<Key>::learn(const Key& key, PeerName owner, int64_t now_ms) {
+  if (!key.is_unicast_source()) return {LearnStatus::kInvalid};
+  size_t i = find(key);
   Slot& s = slots_[i];
+  if (held(s, owner, now_ms)) return {LearnStatus::kConflict, s.owner};
   if (s.used) {
     // A binding past its expiry is as good as gone: whether expire() already ran must not
     // change the answer, so re-learning it is kNew, never kMoved.
@@ -74,25 +80,32 @@ LearnResult MacTable::learn(const Mac& mac, PeerName owner, int64_t now_ms) {
   if (size_ >= config_.max_entries) return {LearnStatus::kTableFull};
   if ((size_ + 1) * 4 > slots_.size() * 3) {
     grow();
-    i = find(mac);
+    i = find(key);
   }
-  slots_[i] = Slot{mac, true, owner, now_ms};
+  slots_[i] = Slot{key, true, owner, now_ms};
   ++size_;
   return {LearnStatus::kNew};
 }
 
-std::optional<PeerName> MacTable::lookup(const Mac& mac, int64_t now_ms) const {
-  const Slot& s = slots_[find(mac)];
+template <typename Key>
+std::optional<PeerName> AddressTable<Key>::lookup(const Key& key, int64_t now_ms) const {
+  const Slot& s = slots_[find(key)];
   if (!s.used || expired(s, now_ms)) return std::nullopt;
   return s.owner;
+}
+
+template <typename Key>
+bool AddressTable<Key>::held_by_other(const Key& key, PeerName owner, int64_t now_ms) const {
+  return held(slots_[find(key)], owner, now_ms);
 }
 
 // Backward-shift deletion: each later member of the probe run moves into the hole when the hole
 // lies on its own probe path (between its home and where it sits), so lookups never meet a gap
 // inside a run and no tombstones are needed.
-void MacTable::erase_at(size_t hole) {
+template <typename Key>
+void AddressTable<Key>::erase_at(size_t hole) {
   for (size_t j = (hole + 1) & mask_; slots_[j].used; j = (j + 1) & mask_) {
-    const size_t h = home(slots_[j].mac);
+    const size_t h = home(slots_[j].key);
     if (((j - h) & mask_) >= ((j - hole) & mask_)) {
       slots_[hole] = slots_[j];
       hole = j;
@@ -105,8 +118,9 @@ void MacTable::erase_at(size_t hole) {
 // One pass in slot order. Erasing at i only moves members from later in the run into i..,
 // or (a run wrapping past the end) already visited members, so nothing is skipped: i is
 // examined again after an erase.
+template <typename Key>
 template <typename Pred>
-size_t MacTable::erase_if(Pred pred) {
+size_t AddressTable<Key>::erase_if(Pred pred) {
   size_t n = 0;
   for (size_t i = 0; i < slots_.size();) {
     if (slots_[i].used && pred(slots_[i])) {
@@ -119,36 +133,44 @@ size_t MacTable::erase_if(Pred pred) {
   return n;
 }
 
-size_t MacTable::expire(int64_t now_ms) {
+template <typename Key>
+size_t AddressTable<Key>::expire(int64_t now_ms) {
   return erase_if([&](const Slot& s) { return expired(s, now_ms); });
 }
 
-size_t MacTable::forget_peer(PeerName owner) {
+template <typename Key>
+size_t AddressTable<Key>::forget_peer(PeerName owner) {
   return erase_if([&](const Slot& s) { return s.owner == owner; });
 }
 
-void MacTable::clear() {
+template <typename Key>
+void AddressTable<Key>::clear() {
   std::fill(slots_.begin(), slots_.end(), Slot{});
   size_ = 0;
 }
 
-void MacTable::grow() {
+template <typename Key>
+void AddressTable<Key>::grow() {
   std::vector<Slot> old(slots_.size() * 2);
   old.swap(slots_);
   mask_ = slots_.size() - 1;
   for (const Slot& s : old) {
-    if (s.used) slots_[find(s.mac)] = s;
+    if (s.used) slots_[find(s.key)] = s;
   }
 }
 
-std::vector<MacTable::Entry> MacTable::entries() const {
+template <typename Key>
+std::vector<typename AddressTable<Key>::Entry> AddressTable<Key>::entries() const {
   std::vector<Entry> out;
   out.reserve(size_);
   for (const Slot& s : slots_) {
-    if (s.used) out.push_back({s.mac, s.owner, s.last_seen_ms});
+    if (s.used) out.push_back({s.key, s.owner, s.last_seen_ms});
   }
-  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.mac < b.mac; });
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
   return out;
 }
+
+template class AddressTable<Mac>;
+template class AddressTable<InnerIp>;
 
 }  // namespace weft

@@ -31,8 +31,14 @@ class FrameDevice {
 
 enum class CaptureBackend { kTap, kPcap };
 
+// The MTU of the capture port itself (not the overlay's): far above it, so that the bridge hands
+// over a packet too big for the overlay, from an interface on the bridge with a larger MTU,
+// instead of dropping it silently; the data plane answers it with ICMP "fragmentation needed"
+// (router/dataplane/icmp_too_big.h). Such frames still fit the backends' 64 KB read buffers.
+constexpr int kCapturePortMtu = 65000;
+
 // Creates the bridge (if missing, with IPv6 autoconfiguration and router advertisements off)
-// and the backend's port on it, both up with `mtu`.
+// (with `mtu`) and the backend's port on it (with kCapturePortMtu), both up.
 std::unique_ptr<FrameDevice> open_frame_device(CaptureBackend backend, boost::asio::io_context& io,
                                                const std::string& bridge, int mtu);
 

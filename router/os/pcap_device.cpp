@@ -22,7 +22,7 @@ PcapDevice::PcapDevice(boost::asio::io_context& io, const std::string& bridge, i
     run_or_throw({"ip", "link", "add", capture_dev_, "type", "veth", "peer", "name", bridge_dev_});
   for (const std::string& d : {capture_dev_, bridge_dev_}) {
     disable_ipv6_autoconf(d);
-    run_or_throw({"ip", "link", "set", d, "mtu", std::to_string(mtu), "up"});
+    run_or_throw({"ip", "link", "set", d, "mtu", std::to_string(kCapturePortMtu), "up"});
   }
   run_or_throw({"ip", "link", "set", bridge_dev_, "master", bridge});
   // Software segmentation and checksums before frames reach the capture end (see header).
@@ -90,8 +90,17 @@ void PcapDevice::write(ByteView vnet, ByteView frame) {
 std::unique_ptr<FrameDevice> open_frame_device(CaptureBackend backend,
                                                boost::asio::io_context& io,
                                                const std::string& bridge, int mtu) {
-  if (backend == CaptureBackend::kPcap) return std::make_unique<PcapDevice>(io, bridge, mtu);
-  return std::make_unique<TapDevice>(io, "weft-tap", bridge, mtu);
+  std::unique_ptr<FrameDevice> d;
+  if (backend == CaptureBackend::kPcap) {
+    d = std::make_unique<PcapDevice>(io, bridge, mtu);
+  } else {
+    d = std::make_unique<TapDevice>(io, "weft-tap", bridge, mtu);
+  }
+  // Until its MTU is changed explicitly, a bridge follows its smallest port: with an overlay MTU
+  // equal to the kernel's default (setting it changed nothing), the capture port alone would
+  // raise it to kCapturePortMtu. Setting it again now pins it.
+  ensure_bridge(bridge, mtu);
+  return d;
 }
 
 }  // namespace weft

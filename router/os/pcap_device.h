@@ -2,7 +2,7 @@
 // The libpcap backend (the reference, as in Weave Net): a veth pair whose one end is a port on
 // the bridge and whose other end the router captures from and injects into with libpcap.
 // Offloads are switched off on the bridge end, so the kernel segments and checksums every frame
-// before it reaches us: frames never exceed the MTU and need no virtio-net header.
+// before it reaches us: frames never exceed their sender's MTU and need no virtio-net header.
 #include <utility>  // Boost 1.74's asio headers need it first with GCC 12
 
 #include <boost/asio/posix/stream_descriptor.hpp>

@@ -290,6 +290,8 @@ HttpResponse RouterDaemon::handle(const HttpRequest& req) {
              {"replay", c.dropped_replay},
              {"no_session", c.dropped_no_session},
              {"spoofed_source", f.dropped_spoofed},
+             {"spoofed_source_ip", f.dropped_spoofed_ip},
+             {"too_big", dp_->too_big().dropped},
              {"no_route", f.dropped_no_route}})
       m += "weft_dataplane_dropped_total{reason=\"" + std::string(reason) + "\"} " +
            std::to_string(v) + "\n";
@@ -305,6 +307,12 @@ HttpResponse RouterDaemon::handle(const HttpRequest& req) {
             f.flooded);
     counter("weft_dataplane_frames_delivered_total", "Frames injected into the local bridge.",
             f.delivered);
+    counter("weft_dataplane_icmp_too_big_sent_total",
+            "ICMP fragmentation-needed / packet-too-big errors sent to local senders.",
+            dp_->too_big().replies);
+    counter("weft_dataplane_address_table_full_total",
+            "New source MACs and IPs not learned because their table was full.",
+            f.mac_table_full + f.ip_table_full);
     counter("weft_dataplane_device_write_drops_total",
             "Frames the capture device (TAP or pcap) would not take.", device_->write_drops());
     m += ipam_->metrics_text();
@@ -339,6 +347,7 @@ namespace weft {
 void RouterDaemon::start_dataplane() {
   mtu_ = opts_.mtu > 0 ? opts_.mtu : underlay_mtu() - kOverlayOverhead;
   device_ = open_frame_device(opts_.capture, io_, opts_.bridge, mtu_);
+  dp_->set_overlay_mtu(static_cast<size_t>(mtu_));
   boost::system::error_code ec;
   udp_.open(asio::ip::udp::v4());
   udp_.bind(asio::ip::udp::endpoint(asio::ip::udp::v4(), opts_.self.port), ec);

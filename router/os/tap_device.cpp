@@ -56,7 +56,8 @@ TapDevice::TapDevice(boost::asio::io_context& io, const std::string& name,
   if (ioctl(fd_, TUNSETOFFLOAD, offloads) != 0) ioctl(fd_, TUNSETOFFLOAD, 0u);
   ensure_bridge(bridge, mtu);
   disable_ipv6_autoconf(name);
-  run_or_throw({"ip", "link", "set", name, "mtu", std::to_string(mtu), "master", bridge, "up"});
+  run_or_throw(
+      {"ip", "link", "set", name, "mtu", std::to_string(kCapturePortMtu), "master", bridge, "up"});
   sd_.assign(::dup(fd_));
 }
 

@@ -115,7 +115,7 @@ void session_script(uint8_t options, Script in) {
   std::vector<Sealed> sealed;
   uint8_t last_epoch = 0;
   uint64_t abs_epoch = 0;
-  uint64_t cur = 0;  // the receiver's current epoch, counted without wrapping
+  uint64_t cur = 0;              // the receiver's current epoch, counted without wrapping
   std::optional<uint64_t> prev;  // the epoch it left last (its key kept keep_old_key_ms)
   std::optional<uint64_t> top_in_cur;
   int64_t now = 0, advanced_at = 0;  // when the receiver moved to epoch `cur`
@@ -255,14 +255,17 @@ struct Harness : GossipSender, DataplaneIo {
     DataCipher c = offer_aes && best_local_cipher() == DataCipher::kAes256Gcm
                        ? DataCipher::kAes256Gcm
                        : DataCipher::kChaCha20Poly1305;
-    from_a = std::make_unique<DataSession>(c, key_of(uint8_t(kA * 16 + kB)),
-                                           key_of(uint8_t(kB * 16 + kA)), id_in(hello_to_a), 0);
-    from_c = std::make_unique<DataSession>(c, key_of(uint8_t(kC * 16 + kB)),
-                                           key_of(uint8_t(kB * 16 + kC)), id_in(hello_to_c), 0);
-    at_a = std::make_unique<DataSession>(c, key_of(uint8_t(kA * 16 + kB)),
-                                         key_of(uint8_t(kB * 16 + kA)), kA, 0);
-    at_c = std::make_unique<DataSession>(c, key_of(uint8_t(kC * 16 + kB)),
-                                         key_of(uint8_t(kB * 16 + kC)), kC, 0);
+    // Each end as the core keys it: the handshake keys bound to both session ids.
+    auto session = [&](PeerName p, uint32_t receiver) {
+      const uint32_t b_id = id_in(p == kA ? hello_to_a : hello_to_c), p_id = uint32_t(p);
+      return std::make_unique<DataSession>(
+          c, dataplane_session_key(key_of(uint8_t(p * 16 + kB)), p_id, b_id),
+          dataplane_session_key(key_of(uint8_t(kB * 16 + p)), b_id, p_id), receiver, 0);
+    };
+    from_a = session(kA, id_in(hello_to_a));
+    from_c = session(kC, id_in(hello_to_c));
+    at_a = session(kA, kA);
+    at_c = session(kC, kC);
     // C proves its UDP path, so B forwards to C over UDP.
     Bytes probe, d;
     begin_frame_batch(probe, kBatchProbe, kC, kB);

@@ -273,6 +273,33 @@ void gso() {
   write(t, "udp-needs-csum", udp);
 }
 
+// fuzz_inner_frame: u16 MTU, then virtio-net header and frame.
+void inner_frame() {
+  const std::string t = "inner_frame";
+  auto with_mtu = [](uint16_t mtu, const Bytes& vnet_frame) {
+    Bytes b = {static_cast<uint8_t>(mtu >> 8), static_cast<uint8_t>(mtu)};
+    b.insert(b.end(), vnet_frame.begin(), vnet_frame.end());
+    return b;
+  };
+  Bytes big4 = tso(true, 1000, 1000, false);  // one segment of 1040 bytes
+  big4[kVnetHdrLen + 14 + 6] = 0x40;          // DF
+  big4[1] = VnetHdr::kGsoNone;
+  write(t, "ipv4-df-over-mtu", with_mtu(1000, big4));
+  write(t, "ipv4-df-fits", with_mtu(1400, big4));
+  Bytes tso4 = tso(true, 9000, 1448, false);
+  tso4[kVnetHdrLen + 14 + 6] = 0x40;
+  write(t, "tso4-segments-over-mtu", with_mtu(1400, tso4));
+  Bytes big6 = tso(false, 1400, 1400, false);
+  big6[1] = VnetHdr::kGsoNone;
+  write(t, "ipv6-over-mtu", with_mtu(1280, big6));
+  write(t, "tso6", with_mtu(1280, tso(false, 4000, 1200, true)));
+  Bytes arp = kZeroVnet, a = ether(0xffffffffffff, 0x020000000001, 0x0806, 28);
+  const uint8_t head[] = {0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 32, 0, 1};
+  std::copy(std::begin(head), std::end(head), a.begin() + 14);
+  arp.insert(arp.end(), a.begin(), a.end());
+  write(t, "arp", with_mtu(1400, arp));
+}
+
 // As fuzz_datagram.cpp derives its keys.
 noise::Key dp_key(uint8_t v) {
   noise::Key k;
@@ -348,6 +375,7 @@ int main(int argc, char** argv) {
   peer_hello();
   frame_batch();
   gso();
+  inner_frame();
   datagram();
   return 0;
 }

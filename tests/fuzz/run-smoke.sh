@@ -19,7 +19,7 @@ root=$(cd "$here/../.." && pwd)
 build=${BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 cxx=${CXX:-clang++}
-all=(control_channel mesh_message topology_message peer_hello datagram frame_batch gso)
+all=(control_channel mesh_message topology_message peer_hello datagram frame_batch gso inner_frame)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 die() {

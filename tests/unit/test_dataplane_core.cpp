@@ -22,6 +22,7 @@
 #include "router/dataplane/dataplane_core.h"
 #include "router/dataplane/frame_batch.h"
 #include "router/dataplane/gso.h"
+#include "tests/unit/vnet_test_headers.h"
 
 using weft::Bytes;
 using weft::ByteView;
@@ -31,6 +32,8 @@ using weft::Mac;
 using weft::PeerName;
 using weft::UdpEndpoint;
 using weft::VnetHdr;
+
+using weft::test::vnet_tso4;
 
 namespace {
 
@@ -288,19 +291,6 @@ Bytes super_frame(const Mac& dst, const Mac& src, size_t payload) {
   return f;
 }
 
-Bytes vnet_tso4(uint16_t mss) {
-  VnetHdr h;
-  h.flags = VnetHdr::kNeedsCsum;
-  h.gso_type = VnetHdr::kGsoTcpV4;
-  h.hdr_len = 54;
-  h.gso_size = mss;
-  h.csum_start = 34;
-  h.csum_offset = 16;
-  Bytes v(10);
-  h.write(v.data());
-  return v;
-}
-
 }  // namespace
 
 TEST_CASE("the dataplane hello swaps receiver ids and ports, then both ends have a session") {
@@ -505,8 +495,10 @@ TEST_CASE(
 
   // An authenticated datagram whose batch is malformed: counted, nothing injected. (Made with
   // A's real key, past the counters A used.)
-  weft::DataSession insider(weft::best_local_cipher(), key_for(kA, kB), key_for(kB, kA),
-                            net.receiver_id(kB, kA), 0);
+  const uint32_t id_a = net.receiver_id(kA, kB), id_b = net.receiver_id(kB, kA);
+  weft::DataSession insider(weft::best_local_cipher(),
+                            weft::dataplane_session_key(key_for(kA, kB), id_a, id_b),
+                            weft::dataplane_session_key(key_for(kB, kA), id_b, id_a), id_b, 0);
   Bytes d;
   for (int i = 0; i < 100; ++i) insider.seal(batch, d, 5);
   Bytes bad_batch = batch;
@@ -622,6 +614,36 @@ TEST_CASE("a TSO super-frame from the local side arrives as MSS-sized segments")
   CHECK(net.fallback.empty());
 }
 
+TEST_CASE("a local DF packet over the overlay MTU is answered into the bridge, not sent") {
+  Net net({kA, kB});
+  net.connect(kA, kB, 0);
+  net.tick(0);
+  net[kA].core->set_overlay_mtu(1400);
+  Bytes frame = super_frame(mac(0xb1), mac(0xa1), 10000);
+  frame[14 + 6] = 0x40;  // DF
+  const uint64_t udp_before = net[kA].c().udp_tx;
+  // Segments of 40 + 1361 bytes are one byte too many; 1360 fit.
+  net[kA].core->on_local_frame(vnet_tso4(1361), frame, 1);
+  net.run(1);
+  CHECK(net[kA].c().udp_tx == udp_before);
+  CHECK(net[kB].injected.empty());
+  REQUIRE(net[kA].injected.size() == 1);
+  const Bytes& reply = net[kA].injected[0].frame;
+  CHECK(net[kA].injected[0].vnet == kZeroVnet);
+  CHECK(std::equal(reply.begin(), reply.begin() + 6, frame.begin() + 6));  // to the sender
+  CHECK(reply[14 + 9] == 1);                                               // ICMP
+  CHECK(reply[34] == 3);
+  CHECK(reply[35] == 4);
+  CHECK((reply[40] << 8 | reply[41]) == 1400);
+  CHECK(net[kA].core->too_big().replies == 1);
+
+  net[kA].core->on_local_frame(vnet_tso4(1360), frame, 2);
+  net.run(2);
+  CHECK(net[kA].c().udp_tx == udp_before + 8);  // ceil(10000 / 1360) segments
+  CHECK(net[kB].injected.size() == 8);
+  CHECK(net[kA].injected.size() == 1);
+}
+
 TEST_CASE("three peers in a line: the middle one relays, each hop with its own session") {
   Net net({kA, kB, kC});
   net.connect(kA, kB, 0);
@@ -657,6 +679,48 @@ TEST_CASE("three peers in a line: the middle one relays, each hop with its own s
   CHECK(hop2.dst == c.ep);
   CHECK(weft::parse_datagram_header(hop1.datagram)->receiver_id == net.receiver_id(kB, kA));
   CHECK(weft::parse_datagram_header(hop2.datagram)->receiver_id == net.receiver_id(kC, kB));
+}
+
+TEST_CASE("a repeated hello keeps the session: counters go on, the receiver accepts") {
+  Net net({kA, kB});
+  net.connect(kA, kB, 0);
+  net.tick(0);
+  Peer &a = net[kA], &b = net[kB];
+  a.core->on_local_frame(kZeroVnet, ether(mac(0xb1), mac(0xa1)), 1);
+  net.run(1);
+  REQUIRE(b.injected.size() == 1);
+  const uint64_t sent = a.core->counters().udp_tx;
+  // B's hello to A arrives again (as a gossip retransmission would deliver it).
+  for (const GossipMsg& g : std::vector<GossipMsg>(net.gossip_log))
+    if (g.from == kB) a.core->on_neighbor(kB, g.payload, 2);
+  a.core->on_local_frame(kZeroVnet, ether(mac(0xb1), mac(0xa1), 0x0800, 46, 1), 2);
+  net.run(2);
+  CHECK(a.core->counters().udp_tx == sent + 1);
+  CHECK(b.injected.size() == 2);  // a session started over would repeat counters: replays
+  CHECK(b.c().dropped_replay == 0);
+}
+
+TEST_CASE("a session started over under the same handshake keys does not reuse a keystream") {
+  Net net({kA, kB});
+  net.connect(kA, kB, 0);
+  net.tick(0);
+  // B starts over on the same connection (a new hello, no new keys): A's next session must not
+  // seal under the key the first one used. A's probes carry the same plaintext every time, so
+  // equal counters under one key would give equal ciphertexts.
+  net[kB].core->on_neighbor_up(kA, 1);
+  net.run(1);
+  net.tick(1000);
+  std::map<uint64_t, std::vector<Bytes>> by_counter;  // A's datagrams: ciphertext without tag
+  for (const UdpMsg& m : net.udp_log) {
+    if (m.from != kA) continue;
+    auto h = weft::parse_datagram_header(m.datagram);
+    REQUIRE(h);
+    by_counter[h->counter].emplace_back(m.datagram.begin() + weft::kDataHeaderLen,
+                                        m.datagram.end() - weft::kDataTagLen);
+  }
+  REQUIRE(by_counter.count(0));
+  REQUIRE(by_counter[0].size() == 2);  // the first probe of each session
+  CHECK(by_counter[0][0] != by_counter[0][1]);
 }
 
 TEST_CASE("a session ends with its control connection; a new connection means a new session") {

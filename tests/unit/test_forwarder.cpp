@@ -25,6 +25,7 @@ using weft::Forwarder;
 using weft::ForwardingRoutes;
 using weft::ForwardingSink;
 using weft::FrameItem;
+using weft::IpTable;
 using weft::Mac;
 using weft::MacTable;
 using weft::MacTableConfig;
@@ -50,6 +51,55 @@ Bytes ether(const Mac& dst, const Mac& src, uint16_t type = 0x0800, size_t paylo
 }
 
 const Bytes kVnet(10, 0);
+
+// An IPv4 packet (UDP, 8 bytes of payload) from `src_ip` (host order).
+Bytes ipv4(const Mac& dst, const Mac& src, uint32_t src_ip) {
+  Bytes f = ether(dst, src, 0x0800, 36);
+  const uint8_t hdr[20] = {0x45,
+                           0,
+                           0,
+                           36,
+                           0,
+                           0,
+                           0x40,
+                           0,
+                           64,
+                           17,
+                           0,
+                           0,
+                           uint8_t(src_ip >> 24),
+                           uint8_t(src_ip >> 16),
+                           uint8_t(src_ip >> 8),
+                           uint8_t(src_ip),
+                           10,
+                           32,
+                           9,
+                           9};
+  std::copy(std::begin(hdr), std::end(hdr), f.begin() + 14);
+  return f;
+}
+
+// An IPv6 packet from fd00::`last`.
+Bytes ipv6(const Mac& dst, const Mac& src, uint8_t last) {
+  Bytes f = ether(dst, src, 0x86dd, 48);
+  std::fill(f.begin() + 14, f.begin() + 14 + 40, 0);
+  f[14] = 0x60;
+  f[14 + 6] = 59;  // no next header
+  f[14 + 8] = 0xfd;
+  f[14 + 23] = last;
+  return f;
+}
+
+// A broadcast ARP request: sender hardware address `sha`, sender IP `spa` (host order).
+Bytes arp(const Mac& src, const Mac& sha, uint32_t spa) {
+  Bytes f = ether(weft::kBroadcastMac, src, 0x0806, 28);
+  const uint8_t head[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+  std::copy(std::begin(head), std::end(head), f.begin() + 14);
+  std::copy(sha.b.begin(), sha.b.end(), f.begin() + 22);
+  const uint8_t ip[4] = {uint8_t(spa >> 24), uint8_t(spa >> 16), uint8_t(spa >> 8), uint8_t(spa)};
+  std::copy(std::begin(ip), std::end(ip), f.begin() + 28);
+  return f;
+}
 
 FrameItem item(const Bytes& frame) {
   return FrameItem{kVnet, frame};
@@ -94,11 +144,14 @@ struct RecordingSink : ForwardingSink {
 
 // kSelf with neighbours P1, P2, P3; P4 lies behind P3.
 struct One {
-  MacTable macs{MacTableConfig{60'000, 1024, 1}};
+  MacTable macs;
+  IpTable ips;
   FakeRoutes routes;
-  Forwarder fwd{kSelf, macs, routes};
+  Forwarder fwd{kSelf, macs, ips, routes};
   RecordingSink sink;
-  One() {
+  explicit One(int64_t move_hold_ms = 0)
+      : macs(MacTableConfig{60'000, 1024, 1, move_hold_ms}),
+        ips(MacTableConfig{60'000, 1024, 2, move_hold_ms}) {
     routes.hops = {{kP1, kP1}, {kP2, kP2}, {kP3, kP3}, {kP4, kP3}};
     routes.children[kSelf] = {kP1, kP2, kP3};
     routes.children[kP1] = {kP2, kP3};  // P1's tree goes on through us to P2 and P3
@@ -265,6 +318,121 @@ TEST_CASE("a MAC seen behind another peer moves there and the move is counted") 
   CHECK(o.sink.sent[0].dst == kP2);
 }
 
+TEST_CASE("an address its owner is actively using does not move to another peer") {
+  One o(10'000);
+  const Bytes from_p1 = ipv4(weft::kBroadcastMac, mac(0x42), 0x0a200101);
+  o.fwd.from_peer(kP1, kP1, 0, item(from_p1), 0, o.sink);
+  REQUIRE(o.sink.delivered.size() == 1);
+
+  // P2 claims P1's MAC (with an IP of its own) while P1 is active: dropped, nothing learned.
+  o.sink.clear();
+  o.fwd.from_peer(kP2, kP2, 0, item(ipv4(weft::kBroadcastMac, mac(0x42), 0x0a200202)), 9'999,
+                  o.sink);
+  CHECK(o.sink.delivered.empty());
+  CHECK(o.sink.sent.empty());
+  CHECK(o.fwd.counters().dropped_spoofed == 1);
+  CHECK(o.macs.lookup(mac(0x42), 9'999) == kP1);
+  CHECK_FALSE(o.ips.lookup(weft::InnerIp::v4(from_p1.data() + 14 + 12), 9'999) == kP2);
+
+  // P2 claims P1's IP with a MAC of its own: dropped as an IP spoof; the MAC is not learned.
+  o.fwd.from_peer(kP2, kP2, 0, item(ipv4(weft::kBroadcastMac, mac(0x43), 0x0a200101)), 9'999,
+                  o.sink);
+  CHECK(o.fwd.counters().dropped_spoofed_ip == 1);
+  CHECK_FALSE(o.macs.lookup(mac(0x43), 9'999).has_value());
+  CHECK(o.sink.delivered.empty());
+
+  // P1 keeps using them; a quiet spell of the hold lets them move, and the moves are counted.
+  o.fwd.from_peer(kP1, kP1, 0, item(from_p1), 5'000, o.sink);
+  o.fwd.from_peer(kP2, kP2, 0, item(ipv4(weft::kBroadcastMac, mac(0x42), 0x0a200101)), 14'999,
+                  o.sink);
+  CHECK(o.fwd.counters().dropped_spoofed == 2);
+  o.sink.clear();
+  o.fwd.from_peer(kP2, kP2, 0, item(ipv4(weft::kBroadcastMac, mac(0x42), 0x0a200101)), 15'000,
+                  o.sink);
+  CHECK(o.sink.delivered.size() == 1);
+  CHECK(o.fwd.counters().mac_moves == 1);
+  CHECK(o.fwd.counters().ip_moves == 1);
+  CHECK(o.macs.lookup(mac(0x42), 15'000) == kP2);
+}
+
+TEST_CASE("a relayed frame is checked against the peer it comes from, not the relay") {
+  One o(10'000);
+  // P4's workload, relayed by P3.
+  o.fwd.from_peer(kP3, kP4, 0, item(ipv4(weft::kBroadcastMac, mac(0x44), 0x0a200401)), 0, o.sink);
+  CHECK(o.macs.lookup(mac(0x44), 0) == kP4);
+  // P3 (a neighbour) speaking for P4's workload in its own name is a spoof...
+  o.sink.clear();
+  o.fwd.from_peer(kP3, kP3, 0, item(ipv4(weft::kBroadcastMac, mac(0x44), 0x0a200401)), 1, o.sink);
+  CHECK(o.sink.delivered.empty());
+  CHECK(o.fwd.counters().dropped_spoofed == 1);
+  // ...while P4's frames keep arriving through whichever relay the routes pick.
+  o.fwd.from_peer(kP1, kP4, 0, item(ipv4(weft::kBroadcastMac, mac(0x44), 0x0a200401)), 2, o.sink);
+  CHECK(o.sink.delivered.size() == 1);
+  CHECK(o.fwd.counters().mac_moves == 0);
+  CHECK(o.fwd.counters().dropped_spoofed_ip == 0);
+}
+
+TEST_CASE("a peer may not speak for an IP address of ours, over IPv4, IPv6 or ARP") {
+  One o(10'000);
+  o.fwd.from_local(item(ipv4(weft::kBroadcastMac, mac(1), 0x0a200001)), 0, o.sink);
+  o.fwd.from_local(item(ipv6(weft::kBroadcastMac, mac(1), 0x01)), 0, o.sink);
+  o.sink.clear();
+  // Even long after the hold: only expiry frees an address of ours.
+  const int64_t later = 59'999;
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv4(weft::kBroadcastMac, mac(0x11), 0x0a200001)), later,
+                  o.sink);
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv6(weft::kBroadcastMac, mac(0x11), 0x01)), later, o.sink);
+  o.fwd.from_peer(kP1, kP1, 0, item(arp(mac(0x11), mac(0x11), 0x0a200001)), later, o.sink);
+  CHECK(o.fwd.counters().dropped_spoofed_ip == 3);
+  CHECK(o.sink.delivered.empty());
+  CHECK_FALSE(o.macs.lookup(mac(0x11), later).has_value());
+
+  // The peer's own addresses pass.
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv4(weft::kBroadcastMac, mac(0x11), 0x0a200101)), later,
+                  o.sink);
+  o.fwd.from_peer(kP1, kP1, 0, item(arp(mac(0x11), mac(0x11), 0x0a200101)), later, o.sink);
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv6(weft::kBroadcastMac, mac(0x11), 0x11)), later, o.sink);
+  CHECK(o.sink.delivered.size() == 3);
+  // Unspecified sources (DHCP, duplicate address detection) bind nothing and pass.
+  o.fwd.from_peer(kP2, kP2, 0, item(ipv4(weft::kBroadcastMac, mac(0x12), 0)), later, o.sink);
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv4(weft::kBroadcastMac, mac(0x11), 0)), later, o.sink);
+  CHECK(o.sink.delivered.size() == 5);
+  CHECK(o.fwd.counters().dropped_spoofed_ip == 3);
+}
+
+TEST_CASE("an ARP packet whose sender MAC is not the frame's source is dropped") {
+  One o;
+  o.fwd.from_peer(kP1, kP1, 0, item(arp(mac(0x11), mac(0x22), 0x0a200101)), 0, o.sink);
+  CHECK(o.fwd.counters().dropped_spoofed == 1);
+  CHECK(o.sink.delivered.empty());
+  CHECK_FALSE(o.macs.lookup(mac(0x11), 0).has_value());
+}
+
+TEST_CASE("a local frame does not take an address a peer is using, but is still forwarded") {
+  One o(10'000);
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv4(weft::kBroadcastMac, mac(0x11), 0x0a200101)), 0, o.sink);
+  o.sink.clear();
+  o.fwd.from_local(item(ipv4(weft::kBroadcastMac, mac(1), 0x0a200101)), 1, o.sink);
+  CHECK(o.sink.sent.size() == 3);  // flooded all the same; the receivers decide
+  CHECK(o.fwd.counters().local_conflicts == 1);
+  CHECK(o.ips.lookup(weft::InnerIp::v4(std::array<uint8_t, 4>{10, 32, 1, 1}.data()), 1) == kP1);
+  CHECK(o.macs.lookup(mac(1), 1) == kSelf);  // its MAC was free
+  // So the real owner keeps getting through here.
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv4(weft::kBroadcastMac, mac(0x11), 0x0a200101)), 2, o.sink);
+  CHECK(o.sink.delivered.size() == 1);
+}
+
+TEST_CASE("new addresses beyond the table's bound are counted, and frames still pass") {
+  One o;
+  o.macs = MacTable(MacTableConfig{60'000, 1, 1});
+  o.ips = IpTable(MacTableConfig{60'000, 1, 2});
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv4(weft::kBroadcastMac, mac(0x11), 0x0a200101)), 0, o.sink);
+  o.fwd.from_peer(kP1, kP1, 0, item(ipv4(weft::kBroadcastMac, mac(0x12), 0x0a200102)), 0, o.sink);
+  CHECK(o.sink.delivered.size() == 2);
+  CHECK(o.fwd.counters().mac_table_full == 1);
+  CHECK(o.fwd.counters().ip_table_full == 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Several forwarders wired together, with routes from each peer's own Topology view.
 
@@ -286,6 +454,7 @@ struct Node : ForwardingSink {
   Mesh* mesh;
   std::unique_ptr<weft::Topology> topo;
   MacTable macs{MacTableConfig{60'000, 1024, 7}};
+  IpTable ips{MacTableConfig{60'000, 1024, 8}};
   TopologyRoutes routes{nullptr};
   std::unique_ptr<Forwarder> fwd;
   std::vector<Bytes> delivered;
@@ -324,7 +493,7 @@ struct Mesh {
                   weft::Topology::Applied::kApplied);
       node->topo->rebuild();
       node->routes.topo = node->topo.get();
-      node->fwd = std::make_unique<Forwarder>(n, node->macs, node->routes);
+      node->fwd = std::make_unique<Forwarder>(n, node->macs, node->ips, node->routes);
       nodes[n] = std::move(node);
     }
   }

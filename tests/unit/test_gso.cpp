@@ -5,8 +5,11 @@
 #include <vector>
 
 #include "router/dataplane/gso.h"
+#include "tests/unit/vnet_test_headers.h"
 
 using namespace weft;
+
+using weft::test::vnet_tso4;
 
 namespace {
 
@@ -47,19 +50,6 @@ Bytes super_frame(size_t payload) {
   tcp[13] = 0x19;  // FIN PSH ACK
   for (size_t i = 0; i < payload; ++i) f[54 + i] = uint8_t(i * 7);
   return f;
-}
-
-Bytes vnet_tso4(uint16_t mss) {
-  VnetHdr h;
-  h.flags = VnetHdr::kNeedsCsum;
-  h.gso_type = VnetHdr::kGsoTcpV4;
-  h.hdr_len = 54;
-  h.gso_size = mss;
-  h.csum_start = 34;
-  h.csum_offset = 16;
-  Bytes v(10);
-  h.write(v.data());
-  return v;
 }
 
 }  // namespace

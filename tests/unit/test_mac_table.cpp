@@ -46,6 +46,9 @@ struct Model {
       m[k] = {owner, now};
       return {LearnStatus::kNew};
     }
+    if (!expired(it->second, now) && it->second.owner != owner &&
+        now - it->second.seen < cfg.move_hold_ms)
+      return {LearnStatus::kConflict, it->second.owner};
     LearnResult r{LearnStatus::kRefreshed};
     if (expired(it->second, now)) {
       r.status = LearnStatus::kNew;
@@ -55,6 +58,11 @@ struct Model {
     it->second.owner = owner;
     it->second.seen = std::max(it->second.seen, now);
     return r;
+  }
+  bool held_by_other(const Mac& k, PeerName owner, int64_t now) const {
+    auto it = m.find(k);
+    return it != m.end() && !expired(it->second, now) && it->second.owner != owner &&
+           now - it->second.seen < cfg.move_hold_ms;
   }
   std::optional<PeerName> lookup(const Mac& k, int64_t now) const {
     auto it = m.find(k);
@@ -71,7 +79,8 @@ struct Model {
 
 bool same(const LearnResult& a, const LearnResult& b) {
   return a.status == b.status &&
-         (a.status != LearnStatus::kMoved || a.previous_owner == b.previous_owner);
+         ((a.status != LearnStatus::kMoved && a.status != LearnStatus::kConflict) ||
+          a.previous_owner == b.previous_owner);
 }
 
 }  // namespace
@@ -133,11 +142,58 @@ TEST_CASE("MacTable learns, refreshes and detects moves") {
 
   const auto e = t.entries();
   REQUIRE(e.size() == 2);
-  CHECK(e[0].mac == mac(1));
+  CHECK(e[0].key == mac(1));
   CHECK(e[0].owner == 0xaa);
   CHECK(e[0].last_seen_ms == 3001);
-  CHECK(e[1].mac == mac(2));
+  CHECK(e[1].key == mac(2));
   CHECK(e[1].owner == kLocalPeer);
+}
+
+TEST_CASE("MacTable holds a binding its owner used recently; a quiet one moves") {
+  MacTable t({.expiry_ms = 60'000, .move_hold_ms = 1000});
+  CHECK(t.learn(mac(1), 0xaa, 0).status == LearnStatus::kNew);
+  CHECK_FALSE(t.held_by_other(mac(1), 0xaa, 500));
+  CHECK(t.held_by_other(mac(1), 0xbb, 500));
+  const LearnResult r = t.learn(mac(1), 0xbb, 500);
+  CHECK(r.status == LearnStatus::kConflict);
+  CHECK(r.previous_owner == 0xaa);
+  CHECK(t.lookup(mac(1), 500) == PeerName{0xaa});  // unchanged, timestamp too:
+  CHECK(t.learn(mac(1), 0xbb, 999).status == LearnStatus::kConflict);
+  CHECK_FALSE(t.held_by_other(mac(1), 0xbb, 1000));
+  CHECK(t.learn(mac(1), 0xbb, 1000).status == LearnStatus::kMoved);
+  // The owner refreshes: held again from then on.
+  CHECK(t.learn(mac(1), 0xbb, 1500).status == LearnStatus::kRefreshed);
+  CHECK(t.learn(mac(1), 0xaa, 2499).status == LearnStatus::kConflict);
+  CHECK_FALSE(t.held_by_other(mac(2), 0xbb, 0));  // unknown: nobody holds it
+}
+
+TEST_CASE("IpTable keeps IPv4 and IPv6 addresses apart and never learns non-unicast sources") {
+  using weft::InnerIp;
+  using weft::IpTable;
+  const uint8_t v4[4] = {10, 32, 1, 1};
+  uint8_t v6[16] = {0xfd};
+  v6[15] = 1;
+  IpTable t({.move_hold_ms = 1000});
+  CHECK(t.learn(InnerIp::v4(v4), 0xaa, 0).status == LearnStatus::kNew);
+  CHECK(t.learn(InnerIp::v6(v6), 0xbb, 0).status == LearnStatus::kNew);
+  CHECK(t.lookup(InnerIp::v4(v4), 0) == PeerName{0xaa});
+  CHECK(t.lookup(InnerIp::v6(v6), 0) == PeerName{0xbb});
+  CHECK(t.learn(InnerIp::v4(v4), 0xbb, 10).status == LearnStatus::kConflict);
+  const uint8_t bad4[][4] = {{0, 0, 0, 0}, {255, 255, 255, 255}, {224, 0, 0, 1}, {127, 0, 0, 1}};
+  for (const auto& a : bad4)
+    CHECK(t.learn(InnerIp::v4(a), 0xaa, 0).status == LearnStatus::kInvalid);
+  uint8_t mc6[16] = {0xff, 0x02};
+  mc6[15] = 1;
+  uint8_t lo6[16] = {};
+  lo6[15] = 1;
+  CHECK(t.learn(InnerIp::v6(mc6), 0xaa, 0).status == LearnStatus::kInvalid);
+  CHECK(t.learn(InnerIp::v6(lo6), 0xaa, 0).status == LearnStatus::kInvalid);
+  CHECK(t.learn(InnerIp{}, 0xaa, 0).status == LearnStatus::kInvalid);
+  CHECK(t.size() == 2);
+  CHECK(InnerIp::v4(v4).to_string() == "10.32.1.1");
+  CHECK(InnerIp::v6(v6).to_string() == "fd00::1");
+  CHECK(InnerIp::v4(v4).is_v4());
+  CHECK_FALSE(InnerIp::v6(v6).is_v4());
 }
 
 TEST_CASE("MacTable never learns group or zero addresses") {
@@ -246,22 +302,26 @@ TEST_CASE("MacTable agrees with a naive model on random operations") {
     size_t max_entries;
     uint64_t mac_space;  // small: many collisions of learn on the same MAC, many moves
     int64_t max_step_ms;
+    int64_t move_hold_ms;
   };
   const Scenario scenarios[] = {
-      {1000, 24, 40, 120},     // bound hit often, entries expire often
-      {1000, 48, 60, 40},      // 48 of 64 slots: long probe runs, wrapping past the end
-      {5000, 3, 8, 600},       // tiny table
-      {60000, 1500, 2000, 5},  // growth from 64 slots, few expiries
-      {300, 200, 150, 30},
+      {1000, 24, 40, 120, 0},     // bound hit often, entries expire often
+      {1000, 48, 60, 40, 0},      // 48 of 64 slots: long probe runs, wrapping past the end
+      {5000, 3, 8, 600, 0},       // tiny table
+      {60000, 1500, 2000, 5, 0},  // growth from 64 slots, few expiries
+      {300, 200, 150, 30, 0},     {1000, 24, 40, 120, 200},  // moves held while the owner is active
+      {60000, 1500, 2000, 5, 50},
   };
   const PeerName owners[] = {0x111111111111, 0x222222222222, 0x333333333333, kLocalPeer};
-  for (uint64_t seed = 1; seed <= 30; ++seed) {
+  for (uint64_t seed = 1; seed <= 42; ++seed) {
     const Scenario& sc = scenarios[seed % std::size(scenarios)];
     CAPTURE(seed);
     std::mt19937_64 rng(seed);
     auto pick = [&](uint64_t n) { return rng() % n; };
-    MacTableConfig cfg{
-        .expiry_ms = sc.expiry_ms, .max_entries = sc.max_entries, .hash_seed = rng()};
+    MacTableConfig cfg{.expiry_ms = sc.expiry_ms,
+                       .max_entries = sc.max_entries,
+                       .hash_seed = rng(),
+                       .move_hold_ms = sc.move_hold_ms};
     MacTable t(cfg);
     Model model{cfg, {}};
     // A few group and zero addresses in the mix, which must never be learned.
@@ -288,7 +348,9 @@ TEST_CASE("MacTable agrees with a naive model on random operations") {
         }
       } else if (op < 90) {
         const Mac m = random_mac();
-        if (t.lookup(m, now) != model.lookup(m, now)) {
+        const PeerName o = owners[pick(4)];
+        if (t.lookup(m, now) != model.lookup(m, now) ||
+            t.held_by_other(m, o, now) != model.held_by_other(m, o, now)) {
           FAIL_CHECK("lookup disagrees at step " << step << " on " << m.to_string());
           ok = false;
         }
@@ -323,7 +385,7 @@ TEST_CASE("MacTable agrees with a naive model on random operations") {
     REQUIRE(entries.size() == model.m.size());
     size_t i = 0;
     for (const auto& [m, e] : model.m) {
-      CHECK(entries[i].mac == m);
+      CHECK(entries[i].key == m);
       CHECK(entries[i].owner == e.owner);
       CHECK(entries[i].last_seen_ms == e.seen);
       ++i;
