@@ -10,6 +10,7 @@
 
 #include "common/bytes.h"
 #include "fuzz_common.h"
+#include "ipam/messages.h"
 #include "router/crypto/control_channel.h"
 #include "router/dataplane/data_session.h"
 #include "router/dataplane/frame_batch.h"
@@ -360,6 +361,34 @@ void datagram() {
   write(t, "core-script-aes", with_mode(3 | 4, core));
 }
 
+// IPAM messages, each framed as the target reads them (u16 length + bytes).
+void ipam_message() {
+  const std::string t = "ipam_message";
+  auto framed = [](std::initializer_list<Bytes> msgs) {
+    Bytes out;
+    for (const Bytes& m : msgs) {
+      out.push_back(uint8_t(m.size() >> 8));
+      out.push_back(uint8_t(m.size()));
+      out.insert(out.end(), m.begin(), m.end());
+    }
+    return out;
+  };
+  using namespace weft::ipam;
+  Ipv4Cidr range = parse_ipv4_cidr("10.32.0.0/26");
+  Ring seeded = Ring::seeded(range, {0x0a, 0x0b}, 7);
+  Ring given = seeded;
+  given.give(0x0b, {*parse_ipv4("10.32.0.40"), *parse_ipv4("10.32.0.50")}, 0x0a);
+  Ring other = Ring::seeded(range, {0x0b}, 3);
+  write(t, "rings", framed({encode(RingMsg{seeded}), encode(RingMsg{given})}));
+  write(t, "earlier-bootstrap", framed({encode(RingMsg{other})}));
+  write(t, "grant", framed({encode(RequestMsg{1, std::nullopt}), encode(GrantMsg{1, given})}));
+  write(t, "claim",
+        framed({encode(RequestMsg{2, *parse_ipv4("10.32.0.3")}),
+                encode(RefuseMsg{2, RefuseReason::kInUse})}));
+  write(t, "proposal",
+        framed({encode(ProposalMsg{1, 100, 2, {0x0a, 0x0b}}), encode(DigestMsg{seeded.digest()})}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -377,5 +406,6 @@ int main(int argc, char** argv) {
   gso();
   inner_frame();
   datagram();
+  ipam_message();
   return 0;
 }

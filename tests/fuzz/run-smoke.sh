@@ -19,7 +19,8 @@ root=$(cd "$here/../.." && pwd)
 build=${BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 cxx=${CXX:-clang++}
-all=(control_channel mesh_message topology_message peer_hello datagram frame_batch gso inner_frame)
+all=(control_channel mesh_message topology_message peer_hello datagram frame_batch gso inner_frame
+  ipam_message)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 die() {

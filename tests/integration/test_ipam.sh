@@ -131,3 +131,12 @@ out=$(weft_on h5 attach "$(host_ns h5)-w1" 2>&1) && fail "attach in a full range
 grep -q "the overlay range 10.50.0.0/28 is full" <<<"$out" || fail "full range says: $out"
 ! ip -n "$(host_ns h5)-w1" link show ethweft >/dev/null 2>&1 || fail "a refused attach left ethweft"
 pass "a full /28 gives a clear error: ${out%%$'\n'*}"
+
+# A corrupted state file stops the router with a message that says what to do, and loses nothing
+# silently: the file stays for the operator to look at.
+weft_on h5 stop >/dev/null || fail "weft stop on h5 failed"
+echo '{"format":1,"range":"10.50.0.0/28","allocations":[{"address":"banana"' >"$(host_datadir h5)/ipam.json"
+out=$(weft_on h5 launch --nickname h5 --ipalloc-range 10.50.0.0/28 2>&1) && fail "launch with a corrupted ipam.json succeeded"
+grep -q "ipam.json is corrupted" <<<"$out" || fail "launch with a corrupted ipam.json says: $out"
+grep -q "Move it aside" <<<"$out" || fail "no way forward in: $out"
+pass "a corrupted ipam.json stops the router with a clear error"
