@@ -27,12 +27,15 @@ std::vector<uint32_t> Allocations::remove_holder(const std::string& holder) {
   return out;
 }
 
-std::optional<uint32_t> Allocations::first_free(Span span, const Ipv4Cidr& range) const {
+std::optional<uint32_t> Allocations::first_free(Span span, const Ipv4Cidr& range,
+                                                bool avoid_dot_0_255) const {
   uint64_t a = span.start;
   // Walk the allocations inside the span in order; the first gap is the answer.
   for (auto it = by_addr_.lower_bound(span.start); a < span.end; ++a) {
     while (it != by_addr_.end() && it->first < a) ++it;
     bool taken = it != by_addr_.end() && it->first == a;
+    uint8_t last = uint8_t(a & 0xff);
+    if (avoid_dot_0_255 && (last == 0 || last == 255)) continue;
     if (!taken && !reserved_address(range, uint32_t(a))) return uint32_t(a);
   }
   return std::nullopt;

@@ -29,8 +29,11 @@ class Allocations {
   void remove(uint32_t addr) { by_addr_.erase(addr); }
 
   // The lowest address in `span` that is neither allocated nor reserved (the range's network
-  // and broadcast addresses).
-  std::optional<uint32_t> first_free(Span span, const Ipv4Cidr& range) const;
+  // and broadcast addresses). With `avoid_dot_0_255`, also skips a.b.c.0 and a.b.c.255: valid
+  // in a range wider than /24, but some tools and people take them for network or broadcast
+  // addresses.
+  std::optional<uint32_t> first_free(Span span, const Ipv4Cidr& range,
+                                     bool avoid_dot_0_255 = false) const;
   // Allocatable addresses in `span`: its size less the reserved and allocated ones.
   uint64_t free_in(Span span, const Ipv4Cidr& range) const;
   // The longest run of free (unallocated, unreserved) addresses inside the spans given.

@@ -235,9 +235,11 @@ bool IpamCore::try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& 
       result = {AllocError::kNone, have.front(), ""};
       return true;
     }
-    for (const Span& s : ring.owned_by(cfg_.self))
-      if (auto a = state_.allocations.first_free(s, cfg_.range))
-        return commit(p.holder, *a, result);
+    auto spans = ring.owned_by(cfg_.self);
+    for (bool fussy : {true, false})
+      for (const Span& s : spans)
+        if (auto a = state_.allocations.first_free(s, cfg_.range, fussy))
+          return commit(p.holder, *a, result);
     need_space = true;
     return false;
   }
@@ -525,8 +527,12 @@ void IpamCore::handle_request(PeerName src, const RequestMsg& q, int64_t now_ms)
   } else {
     auto run = state_.allocations.largest_free_run(ring.owned_by(cfg_.self), cfg_.range);
     if (!run) return refuse(RefuseReason::kNoSpace);
-    // Half of the largest free run: both sides keep room to grow.
+    // Half of the largest free run: both sides keep room to grow. A run that ends just before
+    // the range's broadcast address takes that (unusable) address along, so that no one-address
+    // span is left behind.
     give = {uint32_t(run->start + run->size() / 2), run->end};
+    if (give.end == cfg_.range.broadcast() && ring.owner_of(cfg_.range.broadcast()) == cfg_.self)
+      give.end += 1;
   }
   Ring before = ring;
   ring.give(cfg_.self, give, src);

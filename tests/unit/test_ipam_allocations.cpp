@@ -124,3 +124,15 @@ TEST_CASE("a corrupted IPAM state file is a clear error, never a crash") {
   CHECK_THROWS_WITH_AS(parse_state_json(dup), doctest::Contains("allocated twice"),
                        std::invalid_argument);
 }
+
+TEST_CASE(
+    "first_free can skip a.b.c.0 and a.b.c.255 (valid, but they look like network addresses)") {
+  const Ipv4Cidr range = parse_ipv4_cidr("10.32.0.0/12");
+  Allocations a;
+  Span s{*parse_ipv4("10.40.0.0"), uint64_t{*parse_ipv4("10.40.1.1")}};
+  CHECK(a.first_free(s, range) == *parse_ipv4("10.40.0.0"));
+  CHECK(a.first_free(s, range, true) == *parse_ipv4("10.40.0.1"));
+  Span edge{*parse_ipv4("10.40.0.255"), uint64_t{*parse_ipv4("10.40.1.1")}};
+  CHECK(a.first_free(edge, range, true) == std::nullopt);
+  CHECK(a.first_free(edge, range) == *parse_ipv4("10.40.0.255"));
+}
