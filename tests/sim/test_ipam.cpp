@@ -401,6 +401,35 @@ TEST_CASE("ipam: two separate bootstraps meet; the later one adopts the earlier 
   c.check_safety();
 }
 
+TEST_CASE("ipam: a host recreated with the same name and an empty data dir takes its space back") {
+  InitMode m;
+  m.quorum = 2;
+  Cluster c(sim_options(ipam_seed(16), true), parse_ipv4_cidr("10.80.0.0/24"), m);
+  c.add({});
+  c.add({0});
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
+  c.allocate(0, "a");
+  c.allocate(1, "b");
+  c.run(200);
+  REQUIRE(c.acked.size() == 2);
+  auto space1 = c.ipam[1]->ring().owned_by(c.net.name(1));
+  // Host 1 is destroyed and recreated: same name, nothing on disk, its workloads gone with it.
+  c.crash(1);
+  c.stores[1] = std::make_unique<MemStore>();
+  c.acked.erase("b");
+  c.run(1000);
+  c.restart(1, {0});
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
+  CHECK(c.ipam[1]->ring().owned_by(c.net.name(1)) == space1);
+  c.allocate(1, "b2");
+  REQUIRE(c.run_until([&] { return c.acked.count("b2") == 1; }, 5'000));
+  c.run(2500);  // free counts are published in batches
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
+  c.check_safety();
+  c.check_accounting();
+  CHECK(c.ipam[1]->counters().bootstrap_conflicts == 0);
+}
+
 TEST_CASE("ipam: a failed save acknowledges nothing") {
   InitMode m;
   Cluster c(sim_options(ipam_seed(15), false), parse_ipv4_cidr("10.70.0.0/24"), m);
