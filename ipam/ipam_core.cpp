@@ -587,8 +587,13 @@ void IpamCore::handle_refuse(PeerName src, const RefuseMsg& f, int64_t now_ms) {
 
 void IpamCore::handle_proposal(PeerName src, const ProposalMsg& p, int64_t now_ms) {
   if (!state_.ring.empty()) {
-    // It is still waiting while a ring exists: hand it over.
-    send(src, RingMsg{state_.ring}, false);
+    // It is still waiting while a ring exists: hand it over (once in a while: every peer hears
+    // its proposals, and one that cannot take our ring, say for another range, keeps sending).
+    auto [it, fresh] = ring_offered_.try_emplace(src, now_ms);
+    if (fresh || now_ms - it->second >= 10 * cfg_.proposal_interval_ms) {
+      it->second = now_ms;
+      send(src, RingMsg{state_.ring}, false);
+    }
     return;
   }
   auto& slot = proposals_[src];

@@ -220,6 +220,7 @@ class IpamCore : public GossipChannel {
   uint32_t next_request_id_ = 1;
 
   std::map<PeerName, ProposalMsg> proposals_;
+  std::map<PeerName, int64_t> ring_offered_;  // when we last sent our ring to a proposer
   ProposalMsg my_proposal_;
   int64_t next_proposal_at_ = -1;
   std::set<uint16_t> warned_quorums_;
