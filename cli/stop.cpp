@@ -28,7 +28,7 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 // Files that mark a directory as a weft data dir; `reset` deletes nothing without one of them.
 constexpr const char* kDatadirMarkers[] = {"secret",       "router.log",    "router.pid",
                                            "api.sock",     "identity",      "targets",
-                                           "overlay.json", "workloads.json"};
+                                           "overlay.json", "workloads.json", "ipam.json"};
 
 bool wait_gone(pid_t pid, Clock::duration limit) {
   const auto deadline = Clock::now() + limit;
