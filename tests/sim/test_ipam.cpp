@@ -430,6 +430,27 @@ TEST_CASE("ipam: a host recreated with the same name and an empty data dir takes
   CHECK(c.ipam[1]->counters().bootstrap_conflicts == 0);
 }
 
+TEST_CASE("ipam: an observer never seeds; it waits, says why, and joins the first ring it meets") {
+  InitMode obs;
+  obs.kind = InitMode::Kind::kObserver;
+  Cluster c(sim_options(ipam_seed(17), true), parse_ipv4_cidr("10.90.0.0/24"), obs);
+  c.add({});
+  std::optional<AllocResult> r;
+  c.ipam[0]->allocate("w", c.net.now(), [&](const AllocResult& x) { r = x; });
+  c.run(25'000);
+  REQUIRE(r.has_value());
+  CHECK(r->error == AllocError::kTimeout);
+  CHECK(r->message.find("observer") != std::string::npos);
+  CHECK(c.ipam[0]->ring().empty());
+  // A peer that does seed (consensus=1) arrives: the observer joins its ring and gets space.
+  c.init = InitMode{};
+  int seeder = c.add({0});
+  REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
+  CHECK(c.ipam[0]->ring().seeds() == std::vector<PeerName>{c.net.name(seeder)});
+  c.allocate(0, "w");
+  REQUIRE(c.run_until([&] { return c.acked.count("w") == 1; }, 10'000));
+}
+
 TEST_CASE("ipam: a failed save acknowledges nothing") {
   InitMode m;
   Cluster c(sim_options(ipam_seed(15), false), parse_ipv4_cidr("10.70.0.0/24"), m);
