@@ -87,7 +87,7 @@ void TapDevice::read() {
                  });
 }
 
-void TapDevice::write(ByteView vnet, ByteView frame) {
+void TapDevice::write_frame(ByteView vnet, ByteView frame) {
   iovec iov[2] = {{const_cast<uint8_t*>(vnet.data()), vnet.size()},
                   {const_cast<uint8_t*>(frame.data()), frame.size()}};
   if (::writev(fd_, iov, 2) < 0) ++write_drops_;

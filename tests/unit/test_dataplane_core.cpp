@@ -22,6 +22,7 @@
 #include "router/dataplane/dataplane_core.h"
 #include "router/dataplane/frame_batch.h"
 #include "router/dataplane/gso.h"
+#include "tests/unit/gso_test_frames.h"
 
 using weft::Bytes;
 using weft::ByteView;
@@ -31,6 +32,7 @@ using weft::Mac;
 using weft::PeerName;
 using weft::UdpEndpoint;
 using weft::VnetHdr;
+using weft::test::vnet_tso4;
 
 namespace {
 
@@ -286,19 +288,6 @@ Bytes super_frame(const Mac& dst, const Mac& src, size_t payload) {
   tcp[13] = 0x18;  // PSH ACK
   for (size_t i = 0; i < payload; ++i) f[54 + i] = uint8_t(i * 13);
   return f;
-}
-
-Bytes vnet_tso4(uint16_t mss) {
-  VnetHdr h;
-  h.flags = VnetHdr::kNeedsCsum;
-  h.gso_type = VnetHdr::kGsoTcpV4;
-  h.hdr_len = 54;
-  h.gso_size = mss;
-  h.csum_start = 34;
-  h.csum_offset = 16;
-  Bytes v(10);
-  h.write(v.data());
-  return v;
 }
 
 }  // namespace
