@@ -30,12 +30,25 @@ DataCipher best_local_cipher() {
                                               : DataCipher::kChaCha20Poly1305;
 }
 
+const char* cipher_name(DataCipher c) {
+  switch (c) {
+    case DataCipher::kAes256Gcm:
+      return "AES-256-GCM";
+    case DataCipher::kChaCha20Poly1305:
+      return "ChaCha20-Poly1305";
+    case DataCipher::kNone:
+      break;
+  }
+  return "none (--no-encryption: frames cross in clear, unauthenticated)";
+}
+
 std::optional<DatagramHeader> parse_datagram_header(ByteView d) {
   if (d.size() < kDataOverhead) return std::nullopt;
   DatagramHeader h;
   h.type = d[0];
   h.epoch = d[1];
-  if (h.type != kDatagramData || d[2] != 0 || d[3] != 0) return std::nullopt;
+  if ((h.type != kDatagramData && h.type != kDatagramPlain) || d[2] != 0 || d[3] != 0)
+    return std::nullopt;
   h.receiver_id = uint32_t(d[4]) << 24 | uint32_t(d[5]) << 16 | uint32_t(d[6]) << 8 | d[7];
   h.counter = get_u64(d.data() + 8);
   return h;
@@ -93,6 +106,17 @@ bool DataSession::open_raw(const noise::Key& k, ByteView ad, uint64_t counter, B
 }
 
 void DataSession::seal(ByteView plaintext, Bytes& out, int64_t now_ms) {
+  if (cipher_ == DataCipher::kNone) {
+    // No keys to ratchet: the counter only numbers datagrams for the replay window.
+    out.resize(kDataHeaderLen + plaintext.size());
+    uint8_t* h = out.data();
+    h[0] = kDatagramPlain;
+    h[1] = h[2] = h[3] = 0;
+    put_u32(h + 4, peer_receiver_id_);
+    put_u64(h + 8, send_counter_++);
+    std::memcpy(h + kDataHeaderLen, plaintext.data(), plaintext.size());
+    return;
+  }
   if (send_counter_ >= limits_.rekey_after_packets ||
       now_ms - send_epoch_started_ms_ >= limits_.rekey_after_ms) {
     ratchet(send_key_);
@@ -114,7 +138,16 @@ void DataSession::seal(ByteView plaintext, Bytes& out, int64_t now_ms) {
 DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64_t now_ms) {
   plain.clear();  // a refused datagram leaves nothing behind
   auto h = parse_datagram_header(datagram);
-  if (!h) return OpenResult::kMalformed;
+  if (!h || (h->type == kDatagramPlain) != (cipher_ == DataCipher::kNone))
+    return OpenResult::kMalformed;
+  if (cipher_ == DataCipher::kNone) {
+    if (h->epoch != 0) return OpenResult::kUnknownEpoch;
+    if (!current_.window.check(h->counter)) return OpenResult::kReplay;
+    ByteView body = datagram.subspan(kDataHeaderLen);
+    plain.assign(body.begin(), body.end());
+    current_.window.update(h->counter);
+    return OpenResult::kOk;
+  }
   if (previous_.valid && now_ms >= previous_.retire_at_ms) {
     noise::wipe(previous_.key);
     previous_.valid = false;

@@ -8,7 +8,8 @@ namespace weft {
 
 namespace {
 constexpr uint8_t kHello = 1;
-constexpr uint8_t kCipherChaCha = 1, kCipherAes = 2;
+// Hello cipher bits. kCipherNone alone: this router runs with --no-encryption.
+constexpr uint8_t kCipherChaCha = 1, kCipherAes = 2, kCipherNone = 4;
 const uint8_t kZeroVnet[kVnetHdrLen] = {};
 }  // namespace
 
@@ -31,9 +32,11 @@ std::optional<UdpEndpoint> parse_udp_endpoint(const std::string& host, uint16_t 
 }
 
 DataplaneCore::DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gossip,
-                             ForwardingRoutes& routes, DataplaneIo& io, uint64_t seed)
+                             ForwardingRoutes& routes, DataplaneIo& io, uint64_t seed,
+                             bool encrypted)
     : self_(self),
       udp_port_(udp_port),
+      encrypted_(encrypted),
       gossip_(gossip),
       io_(io),
       // A keyed hash: whoever can send frames cannot pick MACs that collide.
@@ -72,7 +75,8 @@ void DataplaneCore::on_neighbor_up(PeerName peer, int64_t now_ms) {
   w.u8(kHello);
   w.u32(n.local_id);
   w.u16(udp_port_);
-  w.u8(best_local_cipher() == DataCipher::kAes256Gcm ? (kCipherAes | kCipherChaCha)
+  w.u8(!encrypted_                                     ? kCipherNone
+       : best_local_cipher() == DataCipher::kAes256Gcm ? (kCipherAes | kCipherChaCha)
                                                        : kCipherChaCha);
   gossip_.send_neighbor(kChannel, peer, hello);
 }
@@ -104,7 +108,7 @@ void DataplaneCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms)
   uint16_t port = r.u16();
   uint8_t ciphers = r.u8();
   r.expect_done();
-  if (id == 0 || port == 0 || !(ciphers & kCipherChaCha))
+  if (id == 0 || port == 0 || !(ciphers & (kCipherChaCha | kCipherNone)))
     throw DecodeError("invalid dataplane hello");
   Neighbor& n = neighbors_[from];
   n.remote_id = id;
@@ -116,10 +120,14 @@ void DataplaneCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms)
 
 void DataplaneCore::maybe_start_session(PeerName, Neighbor& n, int64_t now_ms) {
   if (n.session || !n.send_key || !n.recv_key || !n.remote_id) return;
+  // Both ends run in the same mode (the control preamble refuses mixed ones); should a hello
+  // still disagree, there is no session rather than a silent downgrade.
+  if (!(n.remote_ciphers & (encrypted_ ? kCipherChaCha : kCipherNone))) return;
   bool aes = (n.remote_ciphers & kCipherAes) && best_local_cipher() == DataCipher::kAes256Gcm;
-  n.session = std::make_unique<DataSession>(
-      aes ? DataCipher::kAes256Gcm : DataCipher::kChaCha20Poly1305, *n.send_key, *n.recv_key,
-      *n.remote_id, now_ms);
+  DataCipher cipher = !encrypted_ ? DataCipher::kNone
+                      : aes       ? DataCipher::kAes256Gcm
+                                  : DataCipher::kChaCha20Poly1305;
+  n.session = std::make_unique<DataSession>(cipher, *n.send_key, *n.recv_key, *n.remote_id, now_ms);
   if (!n.endpoint) n.endpoint = parse_udp_endpoint(n.ip, n.remote_port);
 }
 
@@ -252,7 +260,7 @@ std::vector<NeighborPath> DataplaneCore::paths(int64_t now_ms) const {
     p.session = n.session != nullptr;
     p.udp = n.session && n.endpoint && now_ms - n.last_udp_rx_ms < kUdpFreshMs;
     p.endpoint = n.endpoint ? n.endpoint->to_string() : "";
-    p.cipher = !n.session ? "" : "AEAD";
+    p.cipher = !n.session ? "" : cipher_name(n.session->cipher());
     out.push_back(p);
   }
   return out;

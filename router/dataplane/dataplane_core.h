@@ -58,8 +58,9 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   static constexpr int64_t kProbeIntervalMs = 1000;
   static constexpr int64_t kUdpFreshMs = 4000;
 
+  // encrypted = false is --no-encryption: sessions use DataCipher::kNone (datagrams in clear).
   DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gossip, ForwardingRoutes& routes,
-                DataplaneIo& io, uint64_t seed);
+                DataplaneIo& io, uint64_t seed, bool encrypted = true);
 
   // The control connection to `peer` is (now) the one these keys and this IP belong to.
   void set_neighbor_keys(PeerName peer, const noise::Key& send, const noise::Key& recv,
@@ -105,6 +106,7 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
 
   PeerName self_;
   uint16_t udp_port_;
+  bool encrypted_;
   GossipSender& gossip_;
   DataplaneIo& io_;
   MacTable macs_;

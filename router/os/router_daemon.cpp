@@ -41,7 +41,7 @@ RouterDaemon::RouterDaemon(RouterOptions opts)
   uint64_t dp_seed;
   randombytes_buf(&dp_seed, sizeof dp_seed);
   dp_ = std::make_unique<DataplaneCore>(opts_.self.name, opts_.self.port, *mesh_, routes_, *this,
-                                        dp_seed);
+                                        dp_seed, opts_.encryption);
   mesh_->register_channel(std::string(DataplaneCore::kChannel), dp_.get());
   mesh_->set_frame_sink([this](PeerName from, ByteView batch, int64_t now) {
     dp_->on_fallback(from, batch, now);
@@ -341,9 +341,7 @@ void RouterDaemon::start_dataplane() {
   udp_out_ = std::make_unique<UdpGsoSender>(udp_.native_handle());
   udp_in_ = std::make_unique<UdpGroReceiver>(udp_.native_handle());
   spdlog::info("data plane: bridge {} with {}, overlay MTU {}, UDP port {}, {}", opts_.bridge,
-               device_->describe(), mtu_, opts_.self.port,
-               best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM"
-                                                             : "ChaCha20-Poly1305");
+               device_->describe(), mtu_, opts_.self.port, cipher_name(data_cipher()));
   device_->start(
       [this](ByteView vnet, ByteView frame) {
         batching_ = true;
@@ -391,20 +389,27 @@ void RouterDaemon::inject(ByteView vnet, ByteView frame) {
   device_->write(vnet, frame);
 }
 
+DataCipher RouterDaemon::data_cipher() const {
+  return opts_.encryption ? best_local_cipher() : DataCipher::kNone;
+}
+
 nlohmann::json RouterDaemon::dataplane_json() {
   nlohmann::json j;
   j["bridge"] = opts_.bridge;
   j["mtu"] = mtu_;
   j["capture"] = device_->describe();
-  j["cipher"] = best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM" : "ChaCha20-Poly1305";
+  j["cipher"] = cipher_name(data_cipher());
   nlohmann::json paths = nlohmann::json::array();
   for (const NeighborPath& p : dp_->paths(now_ms())) {
     const PeerRecord* r = mesh_->topology().find(p.peer);
     paths.push_back({{"peer", format_peer_name(p.peer)},
                      {"nickname", r ? r->nickname : ""},
                      {"session", p.session},
-                     {"path", !p.session ? "none" : p.udp ? "udp" : "tcp (UDP not working)"},
-                     {"endpoint", p.endpoint}});
+                     {"path", !p.session ? "none"
+                              : p.udp    ? "udp"
+                                         : "tcp (UDP not working)"},
+                     {"endpoint", p.endpoint},
+                     {"cipher", p.cipher}});
   }
   j["paths"] = paths;
   j["macs"] = dp_->macs().size();

@@ -80,6 +80,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   void start_dataplane();
   void read_udp();
   nlohmann::json dataplane_json();
+  DataCipher data_cipher() const;  // what sessions use (kNone with --no-encryption)
 
   struct TopologyRoutes : ForwardingRoutes {
     MeshCore* mesh = nullptr;
