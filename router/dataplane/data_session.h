@@ -18,6 +18,7 @@
 
 #include "common/bytes.h"
 #include "router/crypto/noise.h"
+#include "router/dataplane/data_session_aead.h"
 #include "router/dataplane/replay_window.h"
 
 namespace weft {
@@ -81,24 +82,26 @@ class DataSession {
 
  private:
   struct RecvKey {
-    noise::Key key{};
+    explicit RecvKey(DataCipher c) : aead(c, DataAead::Direction::kOpen) {}
+    noise::Key key{};  // kept to derive the next epoch's
+    DataAead aead;     // keyed with `key`
     uint8_t epoch = 0;
     ReplayWindow window;
     bool valid = false;
     int64_t retire_at_ms = 0;  // for the previous key
   };
   void ratchet(noise::Key& k);
-  void seal_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView pt, uint8_t* out);
-  bool open_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView ct, uint8_t* out);
 
   DataCipher cipher_;
   DataSessionLimits limits_;
   uint32_t peer_receiver_id_;
   noise::Key send_key_{};
+  DataAead send_aead_;
   uint8_t send_epoch_ = 0;
   uint64_t send_counter_ = 0;
   int64_t send_epoch_started_ms_;
   RecvKey current_, previous_;
+  DataAead trial_;  // keyed with a later epoch's key while a datagram is tried under it
 };
 
 }  // namespace weft
