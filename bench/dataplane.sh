@@ -86,12 +86,25 @@ if ((profile > 0)); then
     sleep 0.5
     ip netns exec "$NS1" iperf3 -c 10.200.7.2 -p "$IPERF_PORT" -t $((profile + 2)) >"$WORK/iperf.txt" 2>&1 &
     sleep 1
+    # Each router's share of one core while the stream runs: a single-threaded router near 100 %
+    # would be the bottleneck (then a thread per direction would pay off).
+    mapfile -t routers < <(for ns in "$NS1" "$NS2"; do for pid in $(ns_pids "$ns"); do
+        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == weft-router ]] && echo "$pid"; done; done)
+    declare -A t0
+    for pid in "${routers[@]}"; do t0[$pid]=$(cpu_ticks "$pid"); done
     perf record -q -a -g -o "$WORK/perf.data" -- sleep "$profile" >/dev/null 2>&1
+    for pid in "${routers[@]}"; do
+        echo "weft-router $pid ($(ip netns identify "$pid")): $(awk -v t=$(($(cpu_ticks "$pid") - t0[$pid])) \
+            -v hz="$CLK_TCK" -v s="$profile" 'BEGIN{printf "%.0f", 100 * t / hz / s}') % of one core"
+    done
     wait
     tail -n 4 "$WORK/iperf.txt" >&2
     echo "## by process (share of all CPU samples on the machine)"
     perf report -i "$WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null |
         grep -E '^ +[0-9]' | head -12
+    echo "## weft-router, by library (share of all samples)"
+    perf report -i "$WORK/perf.data" --no-children --comm weft-router --sort dso --stdio \
+        -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8
     echo "## weft-router, by symbol (share of all samples)"
     perf report -i "$WORK/perf.data" --no-children --comm weft-router --sort dso,sym --stdio \
         -g none 2>/dev/null | grep -E '^ +[0-9]' | head -30
