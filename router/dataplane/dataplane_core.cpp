@@ -11,6 +11,7 @@ constexpr uint8_t kHello = 1;
 // Hello cipher bits. kCipherNone alone: this router runs with --no-encryption.
 constexpr uint8_t kCipherChaCha = 1, kCipherAes = 2, kCipherNone = 4;
 const uint8_t kZeroVnet[kVnetHdrLen] = {};
+constexpr uint8_t kDatagramFragment = 3;  // the whole-super-frame experiment
 }  // namespace
 
 std::string UdpEndpoint::to_string() const {
@@ -135,6 +136,26 @@ void DataplaneCore::transmit(PeerName peer, Neighbor& n, ByteView batch, bool ud
   bool udp_ok = n.session && n.endpoint && now_ms_ - n.last_udp_rx_ms < kUdpFreshMs;
   if ((udp_ok || udp_only) && n.session && n.endpoint) {
     n.session->seal(batch, datagram_buf_, now_ms_);
+    if (whole_superframes_ && max_udp_payload_ > kDataHeaderLen &&
+        datagram_buf_.size() > max_udp_payload_) {
+      // Experiment: fragments, all the same size but the last (one UDP GSO run).
+      size_t piece = max_udp_payload_ - kDataHeaderLen;
+      size_t count = (datagram_buf_.size() + piece - 1) / piece;
+      if (count > 255) return;
+      for (size_t i = 0; i < count; ++i) {
+        size_t off = i * piece, len = std::min(piece, datagram_buf_.size() - off);
+        fragment_buf_.assign(datagram_buf_.begin(), datagram_buf_.begin() + kDataHeaderLen);
+        fragment_buf_[0] = kDatagramFragment;
+        fragment_buf_[1] = static_cast<uint8_t>(i);
+        fragment_buf_[2] = static_cast<uint8_t>(count);
+        fragment_buf_[3] = 0;
+        fragment_buf_.insert(fragment_buf_.end(), datagram_buf_.begin() + ptrdiff_t(off),
+                             datagram_buf_.begin() + ptrdiff_t(off + len));
+        io_.send_udp(*n.endpoint, fragment_buf_);
+        ++counters_.udp_tx;
+      }
+      return;
+    }
     io_.send_udp(*n.endpoint, datagram_buf_);
     ++counters_.udp_tx;
     return;
@@ -166,10 +187,17 @@ void DataplaneCore::on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms
     forwarder_.from_local(FrameItem{v, frame}, now_ms, *this);
     return;
   }
-  // A GSO super-frame: forward it as MSS-sized segments, one datagram each.
-  if (!segment_frame(v, frame, segment_buf_, [&](ByteView sv, ByteView sf) {
-        forwarder_.from_local(FrameItem{sv, sf}, now_ms, *this);
-      }))
+  // A GSO super-frame: forward it as MSS-sized segments, one datagram each (or, in the
+  // experiment, as chunks that fit one datagram below UDP's 64 KB limit).
+  size_t per_chunk = 1;
+  if (uint16_t mss = VnetHdr::read(v).gso_size; whole_superframes_ && mss > 0)
+    per_chunk = std::max<size_t>(1, (65000 - 256) / mss);
+  if (!segment_frame(
+          v, frame, segment_buf_,
+          [&](ByteView sv, ByteView sf) {
+            forwarder_.from_local(FrameItem{sv, sf}, now_ms, *this);
+          },
+          per_chunk))
     ++counters_.dropped_malformed;
 }
 
@@ -187,8 +215,55 @@ void DataplaneCore::handle_batch(PeerName from, ByteView batch, int64_t now_ms) 
     forwarder_.from_peer(from, decoded_.src, decoded_.dst, f, now_ms, *this);
 }
 
+void DataplaneCore::on_fragment(const UdpEndpoint& from, ByteView d, int64_t now_ms) {
+  if (d.size() <= kDataHeaderLen) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  uint32_t rid = uint32_t(d[4]) << 24 | uint32_t(d[5]) << 16 | uint32_t(d[6]) << 8 | d[7];
+  auto id = by_id_.find(rid);
+  if (id == by_id_.end()) {
+    ++counters_.dropped_unknown_session;
+    return;
+  }
+  Neighbor& n = neighbors_.at(id->second);
+  uint64_t counter = 0;
+  for (int i = 8; i < 16; ++i) counter = counter << 8 | d[i];
+  uint8_t index = d[1], count = d[2];
+  if (index == 0) {
+    if (n.reasm.capacity() < 70000) n.reasm.reserve(70000);  // once per neighbour
+    n.reasm.assign(d.begin(), d.begin() + kDataHeaderLen);
+    n.reasm[0] = kDatagramData;
+    n.reasm[1] = d[3];
+    n.reasm[2] = n.reasm[3] = 0;
+    n.reasm_counter = counter;
+    n.reasm_next = 0;
+    n.reasm_count = count;
+  } else if (index != n.reasm_next || counter != n.reasm_counter || count != n.reasm_count) {
+    n.reasm_next = 0;  // a fragment went missing: the whole is lost
+    n.reasm_count = 0;
+    return;
+  }
+  n.reasm.insert(n.reasm.end(), d.begin() + kDataHeaderLen, d.end());
+  if (++n.reasm_next < n.reasm_count) return;
+  n.reasm_count = 0;
+  // The sealed datagram's own header is the first fragment's payload start.
+  Bytes whole;
+  whole.swap(n.reasm);
+  on_sealed(from, ByteView(whole).subspan(kDataHeaderLen), now_ms);
+  whole.swap(n.reasm);
+}
+
 void DataplaneCore::on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms) {
   now_ms_ = now_ms;
+  // Fragments exist only in the whole-super-frame experiment; otherwise they are malformed.
+  if (whole_superframes_ && !datagram.empty() && datagram[0] == kDatagramFragment)
+    on_fragment(from, datagram, now_ms);
+  else
+    on_sealed(from, datagram, now_ms);
+}
+
+void DataplaneCore::on_sealed(const UdpEndpoint& from, ByteView datagram, int64_t now_ms) {
   auto h = parse_datagram_header(datagram);
   if (!h) {
     ++counters_.dropped_malformed;

@@ -67,6 +67,18 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
                          const std::string& ip, int64_t now_ms);
   void neighbor_down(PeerName peer);
 
+  // Experiment (WEFT_EXPERIMENT_WHOLE_SUPERFRAMES, see bench/RESULTS.md): carry a GSO
+  // super-frame whole under one AEAD instead of one datagram per segment. The sealed datagram
+  // (up to ~64 KB) is cut into fragments of at most `max_udp_payload` bytes, each behind a
+  // 16-byte fragment header (type 3, index, count, then the sealed datagram's receiver id and
+  // counter), which leave in one or two UDP GSO sends; the receiver reassembles them in order
+  // and opens the whole. A lost fragment loses the whole super-frame. max_udp_payload = 0 lets
+  // the kernel IP-fragment the sealed datagram instead. Only between TAP peers.
+  void set_whole_superframes(bool on, size_t max_udp_payload) {
+    whole_superframes_ = on;
+    max_udp_payload_ = max_udp_payload;
+  }
+
   void on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms);
   void on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms);
   void on_fallback(PeerName from, ByteView batch, int64_t now_ms);
@@ -96,7 +108,13 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
     std::unique_ptr<DataSession> session;
     std::optional<UdpEndpoint> endpoint;
     int64_t last_udp_rx_ms = -1'000'000;
+    // Experiment: the sealed datagram being reassembled from fragments.
+    Bytes reasm;
+    uint64_t reasm_counter = 0;
+    uint8_t reasm_next = 0, reasm_count = 0;
   };
+  void on_fragment(const UdpEndpoint& from, ByteView fragment, int64_t now_ms);
+  void on_sealed(const UdpEndpoint& from, ByteView datagram, int64_t now_ms);
   void send(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f) override;
   void deliver_local(const FrameItem& f) override;
   void maybe_start_session(PeerName peer, Neighbor& n, int64_t now_ms);
@@ -107,6 +125,9 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   PeerName self_;
   uint16_t udp_port_;
   bool encrypted_;
+  bool whole_superframes_ = false;
+  size_t max_udp_payload_ = 0;
+  Bytes fragment_buf_;
   GossipSender& gossip_;
   DataplaneIo& io_;
   MacTable macs_;

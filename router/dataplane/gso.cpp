@@ -56,7 +56,8 @@ void VnetHdr::write(uint8_t* out) const {
 }
 
 bool segment_frame(ByteView vnet, ByteView frame, Bytes& scratch,
-                   const std::function<void(ByteView vnet, ByteView frame)>& emit) {
+                   const std::function<void(ByteView vnet, ByteView frame)>& emit,
+                   size_t segs_per_chunk) {
   VnetHdr h = VnetHdr::read(vnet);
   uint8_t gso = h.gso_type & 0x7f;  // bit 7 is ECN
   if (gso == VnetHdr::kGsoNone) {
@@ -79,19 +80,25 @@ bool segment_frame(ByteView vnet, ByteView frame, Bytes& scratch,
   if (tcp_len < 20 || frame.size() < hdrs || h.gso_size == 0) return false;
   size_t payload = frame.size() - hdrs;
   size_t mss = h.gso_size;
+  segs_per_chunk = std::max<size_t>(segs_per_chunk, 1);
+  size_t chunk = mss * segs_per_chunk;
   uint32_t seq = rd32(f + tcp_off + 4);
   uint16_t ip_id = v4 ? rd16(f + kEth + 4) : 0;
   uint8_t flags = f[tcp_off + 13];
-  scratch.resize(hdrs + mss);
+  scratch.resize(hdrs + std::min(chunk, payload));
   VnetHdr sh;
   sh.flags = VnetHdr::kNeedsCsum;
-  sh.gso_type = VnetHdr::kGsoNone;
   sh.csum_start = static_cast<uint16_t>(tcp_off);
   sh.csum_offset = 16;
   uint8_t svnet[10];
-  sh.write(svnet);
-  for (size_t off = 0, i = 0; off < payload; off += mss, ++i) {
-    size_t n = std::min(mss, payload - off);
+  for (size_t off = 0, i = 0; off < payload; off += chunk, i += segs_per_chunk) {
+    size_t n = std::min(chunk, payload - off);
+    // A chunk of several segments stays a GSO frame (the receiver's kernel segments it).
+    bool gso_chunk = n > mss;
+    sh.gso_type = gso_chunk ? h.gso_type : VnetHdr::kGsoNone;
+    sh.gso_size = gso_chunk ? h.gso_size : 0;
+    sh.hdr_len = gso_chunk ? static_cast<uint16_t>(hdrs) : 0;
+    sh.write(svnet);
     bool last = off + n == payload;
     uint8_t* s = scratch.data();
     std::memcpy(s, f, hdrs);

@@ -31,8 +31,13 @@ struct VnetHdr {
 // when it needs no segmenting). `scratch` holds the segment being emitted; it must have room for
 // one segment (no allocation when it does). Returns false, emitting nothing, for a frame it
 // cannot parse (not Ethernet + IPv4/IPv6 + TCP, or inconsistent lengths).
+//
+// With segs_per_chunk > 1 it cuts into chunks of that many segments instead, each chunk of more
+// than one segment a GSO super-frame itself (same gso_size); used to carry super-frames whole in
+// at most two datagrams.
 bool segment_frame(ByteView vnet, ByteView frame, Bytes& scratch,
-                   const std::function<void(ByteView vnet, ByteView frame)>& emit);
+                   const std::function<void(ByteView vnet, ByteView frame)>& emit,
+                   size_t segs_per_chunk = 1);
 
 // For a backend without virtio-net headers (pcap): completes a NEEDS_CSUM frame's checksum in
 // place. Returns false when the offsets do not fit the frame.

@@ -342,6 +342,13 @@ void RouterDaemon::start_dataplane() {
   udp_in_ = std::make_unique<UdpGroReceiver>(udp_.native_handle());
   spdlog::info("data plane: bridge {} with {}, overlay MTU {}, UDP port {}, {}", opts_.bridge,
                device_->describe(), mtu_, opts_.self.port, cipher_name(data_cipher()));
+  // Experiment (bench/RESULTS.md): 1 = whole super-frames in fragments sent with UDP GSO,
+  // 2 = whole super-frames IP-fragmented by the kernel.
+  if (const char* e = std::getenv("WEFT_EXPERIMENT_WHOLE_SUPERFRAMES"); e && *e >= '1') {
+    spdlog::warn("experiment: super-frames cross whole, one AEAD each, {}",
+                 *e == '1' ? "in UDP GSO fragments" : "IP-fragmented");
+    dp_->set_whole_superframes(true, *e == '1' ? size_t(mtu_ + kOverlayOverhead - 28) : 0);
+  }
   device_->start(
       [this](ByteView vnet, ByteView frame) {
         batching_ = true;
