@@ -368,11 +368,14 @@ void RouterDaemon::read_udp() {
     if (ec) return;
     int64_t now = now_ms();
     // Several recvmmsg calls per wakeup: each returns up to UdpGroReceiver::kMessages bundles.
+    // Datagrams relayed meanwhile are queued (batching_) and leave in GSO sends at the end.
+    batching_ = true;
     for (int i = 0; i < 8; ++i) {
       const auto& batch = udp_in_->receive();
       if (batch.empty()) break;
       for (const UdpGroReceiver::Datagram& d : batch) dp_->on_udp(d.from, d.data, now);
     }
+    batching_ = false;
     // Whole super-frames go to the bridge (and datagrams relayed or answered leave) per burst.
     device_->flush();
     udp_out_->flush();
