@@ -90,8 +90,11 @@ void raw_session(ByteView in) {
     Result r = s.open(in, plain, 0);
     if (!h) require(r == Result::kMalformed);
     if (r == Result::kOk) {
-      // Only possible for a datagram really sealed under key_of(2): it opens once.
-      require(plain.size() == in.size() - kDataOverhead);
+      // Sealed: only possible for a datagram really sealed under key_of(2). Plain
+      // (--no-encryption): any type-2 datagram, carried as is. Either opens once.
+      require(c == DataCipher::kNone
+                  ? in[0] == kDatagramPlain && plain.size() == in.size() - kDataHeaderLen
+                  : plain.size() == in.size() - kDataOverhead);
       require(s.open(in, plain, 0) == Result::kReplay);
     }
   }
