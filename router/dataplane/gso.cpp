@@ -154,7 +154,7 @@ bool SegmentCoalescer::mergeable(ByteView vnet, ByteView frame, Layout& l) {
   VnetHdr h = VnetHdr::read(vnet);
   if (h.flags != VnetHdr::kNeedsCsum || h.gso_type != VnetHdr::kGsoNone) return false;
   const uint8_t* f = frame.data();
-  if (frame.size() < kEth + 40) return false;
+  if (frame.size() < kEth + 40 || frame.size() > kMaxFrame) return false;
   uint16_t ethertype = rd16(f + 12);
   size_t ip_payload_end;
   if (ethertype == 0x0800) {
