@@ -737,7 +737,7 @@ TEST_CASE("after a long one-way UDP outage, frames in that direction arrive agai
   CHECK(net[kB].c().dropped_auth == 0);
 }
 
-TEST_CASE("experiment: a whole super-frame crosses under one AEAD in fragments; one lost, all lost") {
+TEST_CASE("experiment: a whole super-frame crosses under one AEAD; one fragment lost, all lost") {
   Net net({kA, kB});
   for (PeerName p : {kA, kB}) net[p].core->set_whole_superframes(true, 1400);
   net.connect(kA, kB, 0);
