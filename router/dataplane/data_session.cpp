@@ -18,10 +18,6 @@ uint64_t get_u64(const uint8_t* p) {
   for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
   return v;
 }
-void nonce_of(uint64_t counter, uint8_t out[12]) {
-  std::memset(out, 0, 4);
-  put_u64(out + 4, counter);
-}
 }  // namespace
 
 DataCipher best_local_cipher() {
@@ -30,12 +26,25 @@ DataCipher best_local_cipher() {
                                               : DataCipher::kChaCha20Poly1305;
 }
 
+const char* cipher_name(DataCipher c) {
+  switch (c) {
+    case DataCipher::kAes256Gcm:
+      return "AES-256-GCM";
+    case DataCipher::kChaCha20Poly1305:
+      return "ChaCha20-Poly1305";
+    case DataCipher::kNone:
+      break;
+  }
+  return "none (--no-encryption: frames cross in clear, unauthenticated)";
+}
+
 std::optional<DatagramHeader> parse_datagram_header(ByteView d) {
   if (d.size() < kDataOverhead) return std::nullopt;
   DatagramHeader h;
   h.type = d[0];
   h.epoch = d[1];
-  if (h.type != kDatagramData || d[2] != 0 || d[3] != 0) return std::nullopt;
+  if ((h.type != kDatagramData && h.type != kDatagramPlain) || d[2] != 0 || d[3] != 0)
+    return std::nullopt;
   h.receiver_id = uint32_t(d[4]) << 24 | uint32_t(d[5]) << 16 | uint32_t(d[6]) << 8 | d[7];
   h.counter = get_u64(d.data() + 8);
   return h;
@@ -47,8 +56,14 @@ DataSession::DataSession(DataCipher cipher, const noise::Key& send_key, const no
       limits_(limits),
       peer_receiver_id_(peer_receiver_id),
       send_key_(send_key),
-      send_epoch_started_ms_(now_ms) {
+      send_aead_(cipher, DataAead::Direction::kSeal),
+      send_epoch_started_ms_(now_ms),
+      current_(cipher),
+      previous_(cipher),
+      trial_(cipher, DataAead::Direction::kOpen) {
+  send_aead_.set_key(send_key_);
   current_.key = recv_key;
+  current_.aead.set_key(recv_key);
   current_.valid = true;
 }
 
@@ -67,35 +82,22 @@ void DataSession::ratchet(noise::Key& k) {
   noise::wipe(b);
 }
 
-void DataSession::seal_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView pt,
-                           uint8_t* out) {
-  uint8_t nonce[12];
-  nonce_of(counter, nonce);
-  unsigned long long clen = 0;
-  if (cipher_ == DataCipher::kAes256Gcm)
-    crypto_aead_aes256gcm_encrypt(out, &clen, pt.data(), pt.size(), ad.data(), ad.size(), nullptr,
-                                  nonce, k.data());
-  else
-    crypto_aead_chacha20poly1305_ietf_encrypt(out, &clen, pt.data(), pt.size(), ad.data(),
-                                              ad.size(), nullptr, nonce, k.data());
-}
-
-bool DataSession::open_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView ct,
-                           uint8_t* out) {
-  uint8_t nonce[12];
-  nonce_of(counter, nonce);
-  unsigned long long mlen = 0;
-  if (cipher_ == DataCipher::kAes256Gcm)
-    return crypto_aead_aes256gcm_decrypt(out, &mlen, nullptr, ct.data(), ct.size(), ad.data(),
-                                         ad.size(), nonce, k.data()) == 0;
-  return crypto_aead_chacha20poly1305_ietf_decrypt(out, &mlen, nullptr, ct.data(), ct.size(),
-                                                   ad.data(), ad.size(), nonce, k.data()) == 0;
-}
-
 void DataSession::seal(ByteView plaintext, Bytes& out, int64_t now_ms) {
+  if (cipher_ == DataCipher::kNone) {
+    // No keys to ratchet: the counter only numbers datagrams for the replay window.
+    out.resize(kDataHeaderLen + plaintext.size());
+    uint8_t* h = out.data();
+    h[0] = kDatagramPlain;
+    h[1] = h[2] = h[3] = 0;
+    put_u32(h + 4, peer_receiver_id_);
+    put_u64(h + 8, send_counter_++);
+    std::memcpy(h + kDataHeaderLen, plaintext.data(), plaintext.size());
+    return;
+  }
   if (send_counter_ >= limits_.rekey_after_packets ||
       now_ms - send_epoch_started_ms_ >= limits_.rekey_after_ms) {
     ratchet(send_key_);
+    send_aead_.set_key(send_key_);
     ++send_epoch_;
     send_counter_ = 0;
     send_epoch_started_ms_ = now_ms;
@@ -107,16 +109,26 @@ void DataSession::seal(ByteView plaintext, Bytes& out, int64_t now_ms) {
   h[2] = h[3] = 0;
   put_u32(h + 4, peer_receiver_id_);
   put_u64(h + 8, send_counter_);
-  seal_raw(send_key_, ByteView(h, kDataHeaderLen), send_counter_, plaintext, h + kDataHeaderLen);
+  send_aead_.seal(send_counter_, ByteView(h, kDataHeaderLen), plaintext, h + kDataHeaderLen);
   ++send_counter_;
 }
 
 DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64_t now_ms) {
   plain.clear();  // a refused datagram leaves nothing behind
   auto h = parse_datagram_header(datagram);
-  if (!h) return OpenResult::kMalformed;
+  if (!h || (h->type == kDatagramPlain) != (cipher_ == DataCipher::kNone))
+    return OpenResult::kMalformed;
+  if (cipher_ == DataCipher::kNone) {
+    if (h->epoch != 0) return OpenResult::kUnknownEpoch;
+    if (!current_.window.check(h->counter)) return OpenResult::kReplay;
+    ByteView body = datagram.subspan(kDataHeaderLen);
+    plain.assign(body.begin(), body.end());
+    current_.window.update(h->counter);
+    return OpenResult::kOk;
+  }
   if (previous_.valid && now_ms >= previous_.retire_at_ms) {
     noise::wipe(previous_.key);
+    previous_.aead.wipe();
     previous_.valid = false;
   }
   RecvKey* rk = nullptr;
@@ -132,6 +144,7 @@ DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64
     // key, but commit only if the datagram opens under it.
     next = current_.key;
     for (uint8_t i = 0; i < ahead; ++i) ratchet(next);
+    trial_.set_key(next);
     advancing = true;
   } else {
     return OpenResult::kUnknownEpoch;
@@ -140,16 +153,21 @@ DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64
   ByteView ad = datagram.subspan(0, kDataHeaderLen);
   ByteView ct = datagram.subspan(kDataHeaderLen);
   plain.resize(ct.size() - kDataTagLen);
-  if (!open_raw(rk ? rk->key : next, ad, h->counter, ct, plain.data())) {
+  if (!(rk ? rk->aead : trial_).open(h->counter, ad, ct, plain.data())) {
     noise::wipe(next);
+    if (advancing) trial_.wipe();
     plain.clear();
     return OpenResult::kAuthFailed;
   }
   if (advancing) {
-    noise::wipe(previous_.key);
-    previous_ = std::move(current_);
+    // The current key becomes the previous one (with its window); the trial context, keyed
+    // with the new epoch's key, becomes the current one.
+    std::swap(previous_, current_);
     previous_.retire_at_ms = now_ms + limits_.keep_old_key_ms;
+    noise::wipe(current_.key);
     current_.key = next;
+    std::swap(current_.aead, trial_);
+    trial_.wipe();
     current_.epoch = h->epoch;
     current_.window.reset();
     current_.valid = true;

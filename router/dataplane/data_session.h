@@ -18,11 +18,18 @@
 
 #include "common/bytes.h"
 #include "router/crypto/noise.h"
+#include "router/dataplane/data_session_aead.h"
 #include "router/dataplane/replay_window.h"
 
 namespace weft {
 
-enum class DataCipher : uint8_t { kChaCha20Poly1305 = 1, kAes256Gcm = 2 };
+// kNone is --no-encryption (both ends, the control preamble refuses mixed modes): datagrams are
+// not sealed at all. They carry the frame batch in clear behind the same header (type 2, so a
+// router never mistakes one for a sealed datagram), without a tag: no confidentiality and no
+// integrity beyond UDP's checksum. The counter still feeds the replay window, which then drops
+// duplicates only; anyone on the path can forge a datagram. Not pretending otherwise is the point.
+enum class DataCipher : uint8_t { kNone = 0, kChaCha20Poly1305 = 1, kAes256Gcm = 2 };
+const char* cipher_name(DataCipher c);
 
 // AES-256-GCM when this CPU has AES-NI (libsodium only offers it then), else ChaCha20-Poly1305.
 DataCipher best_local_cipher();
@@ -31,6 +38,7 @@ constexpr size_t kDataHeaderLen = 16;
 constexpr size_t kDataTagLen = 16;
 constexpr size_t kDataOverhead = kDataHeaderLen + kDataTagLen;
 constexpr uint8_t kDatagramData = 1;
+constexpr uint8_t kDatagramPlain = 2;  // DataCipher::kNone: header + batch, no tag
 // How many epochs a receiver follows the sender in one step: enough for an hour of UDP outage at
 // the default 2-minute epochs (while the control connection stays up and the sender keeps
 // rekeying), and a bound on the work a forged epoch byte can cause.
@@ -49,7 +57,7 @@ struct DatagramHeader {
   uint32_t receiver_id = 0;
   uint64_t counter = 0;
 };
-// Parses the fixed header; nullopt when too short or not a data datagram.
+// Parses the fixed header; nullopt when too short or not a data (sealed or plain) datagram.
 std::optional<DatagramHeader> parse_datagram_header(ByteView datagram);
 
 class DataSession {
@@ -68,29 +76,32 @@ class DataSession {
   // Opens a datagram addressed to this session into `plain` (cleared first).
   OpenResult open(ByteView datagram, Bytes& plain, int64_t now_ms);
 
+  DataCipher cipher() const { return cipher_; }
   uint8_t send_epoch() const { return send_epoch_; }
   uint64_t sent_in_epoch() const { return send_counter_; }
 
  private:
   struct RecvKey {
-    noise::Key key{};
+    explicit RecvKey(DataCipher c) : aead(c, DataAead::Direction::kOpen) {}
+    noise::Key key{};  // kept to derive the next epoch's
+    DataAead aead;     // keyed with `key`
     uint8_t epoch = 0;
     ReplayWindow window;
     bool valid = false;
     int64_t retire_at_ms = 0;  // for the previous key
   };
   void ratchet(noise::Key& k);
-  void seal_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView pt, uint8_t* out);
-  bool open_raw(const noise::Key& k, ByteView ad, uint64_t counter, ByteView ct, uint8_t* out);
 
   DataCipher cipher_;
   DataSessionLimits limits_;
   uint32_t peer_receiver_id_;
   noise::Key send_key_{};
+  DataAead send_aead_;
   uint8_t send_epoch_ = 0;
   uint64_t send_counter_ = 0;
   int64_t send_epoch_started_ms_;
   RecvKey current_, previous_;
+  DataAead trial_;  // keyed with a later epoch's key while a datagram is tried under it
 };
 
 }  // namespace weft

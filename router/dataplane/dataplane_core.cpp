@@ -8,8 +8,10 @@ namespace weft {
 
 namespace {
 constexpr uint8_t kHello = 1;
-constexpr uint8_t kCipherChaCha = 1, kCipherAes = 2;
+// Hello cipher bits. kCipherNone alone: this router runs with --no-encryption.
+constexpr uint8_t kCipherChaCha = 1, kCipherAes = 2, kCipherNone = 4;
 const uint8_t kZeroVnet[kVnetHdrLen] = {};
+constexpr uint8_t kDatagramFragment = 3;  // the whole-super-frame experiment
 
 MacTableConfig address_table_config(uint64_t hash_seed) {
   MacTableConfig c;
@@ -38,9 +40,11 @@ std::optional<UdpEndpoint> parse_udp_endpoint(const std::string& host, uint16_t 
 }
 
 DataplaneCore::DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gossip,
-                             ForwardingRoutes& routes, DataplaneIo& io, uint64_t seed)
+                             ForwardingRoutes& routes, DataplaneIo& io, uint64_t seed,
+                             bool encrypted)
     : self_(self),
       udp_port_(udp_port),
+      encrypted_(encrypted),
       gossip_(gossip),
       io_(io),
       // A keyed hash: whoever can send frames cannot pick addresses that collide.
@@ -76,8 +80,9 @@ void DataplaneCore::on_neighbor_up(PeerName peer, int64_t now_ms) {
   w.u8(kHello);
   w.u32(n.local_id);
   w.u16(udp_port_);
-  w.u8(best_local_cipher() == DataCipher::kAes256Gcm ? (kCipherAes | kCipherChaCha)
-                                                     : kCipherChaCha);
+  w.u8(!encrypted_                                     ? kCipherNone
+       : best_local_cipher() == DataCipher::kAes256Gcm ? (kCipherAes | kCipherChaCha)
+                                                       : kCipherChaCha);
   gossip_.send_neighbor(kChannel, peer, hello);
 }
 
@@ -107,7 +112,7 @@ void DataplaneCore::on_neighbor(PeerName from, ByteView payload, int64_t now_ms)
   uint16_t port = r.u16();
   uint8_t ciphers = r.u8();
   r.expect_done();
-  if (id == 0 || port == 0 || !(ciphers & kCipherChaCha))
+  if (id == 0 || port == 0 || !(ciphers & (kCipherChaCha | kCipherNone)))
     throw DecodeError("invalid dataplane hello");
   Neighbor& n = neighbors_[from];
   // The same hello again (a peer sends one per connection, so the same id is the same hello):
@@ -137,12 +142,16 @@ noise::Key dataplane_session_key(const noise::Key& handshake_key, uint32_t sende
 
 void DataplaneCore::maybe_start_session(PeerName, Neighbor& n, int64_t now_ms) {
   if (n.session || !n.send_key || !n.recv_key || !n.remote_id) return;
+  // Both ends run in the same mode (the control preamble refuses mixed ones); should a hello
+  // still disagree, there is no session rather than a silent downgrade.
+  if (!(n.remote_ciphers & (encrypted_ ? kCipherChaCha : kCipherNone))) return;
   bool aes = (n.remote_ciphers & kCipherAes) && best_local_cipher() == DataCipher::kAes256Gcm;
+  DataCipher cipher = !encrypted_ ? DataCipher::kNone
+                      : aes       ? DataCipher::kAes256Gcm
+                                  : DataCipher::kChaCha20Poly1305;
   noise::Key send = dataplane_session_key(*n.send_key, n.local_id, *n.remote_id);
   noise::Key recv = dataplane_session_key(*n.recv_key, *n.remote_id, n.local_id);
-  n.session =
-      std::make_unique<DataSession>(aes ? DataCipher::kAes256Gcm : DataCipher::kChaCha20Poly1305,
-                                    send, recv, *n.remote_id, now_ms);
+  n.session = std::make_unique<DataSession>(cipher, send, recv, *n.remote_id, now_ms);
   noise::wipe(send);
   noise::wipe(recv);
   if (!n.endpoint) n.endpoint = parse_udp_endpoint(n.ip, n.remote_port);
@@ -152,6 +161,26 @@ void DataplaneCore::transmit(PeerName peer, Neighbor& n, ByteView batch, bool ud
   bool udp_ok = n.session && n.endpoint && now_ms_ - n.last_udp_rx_ms < kUdpFreshMs;
   if ((udp_ok || udp_only) && n.session && n.endpoint) {
     n.session->seal(batch, datagram_buf_, now_ms_);
+    if (whole_superframes_ && max_udp_payload_ > kDataHeaderLen &&
+        datagram_buf_.size() > max_udp_payload_) {
+      // Experiment: fragments, all the same size but the last (one UDP GSO run).
+      size_t piece = max_udp_payload_ - kDataHeaderLen;
+      size_t count = (datagram_buf_.size() + piece - 1) / piece;
+      if (count > 255) return;
+      for (size_t i = 0; i < count; ++i) {
+        size_t off = i * piece, len = std::min(piece, datagram_buf_.size() - off);
+        fragment_buf_.assign(datagram_buf_.begin(), datagram_buf_.begin() + kDataHeaderLen);
+        fragment_buf_[0] = kDatagramFragment;
+        fragment_buf_[1] = static_cast<uint8_t>(i);
+        fragment_buf_[2] = static_cast<uint8_t>(count);
+        fragment_buf_[3] = 0;
+        fragment_buf_.insert(fragment_buf_.end(), datagram_buf_.begin() + ptrdiff_t(off),
+                             datagram_buf_.begin() + ptrdiff_t(off + len));
+        io_.send_udp(*n.endpoint, fragment_buf_);
+        ++counters_.udp_tx;
+      }
+      return;
+    }
     io_.send_udp(*n.endpoint, datagram_buf_);
     ++counters_.udp_tx;
     return;
@@ -195,10 +224,17 @@ void DataplaneCore::on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms
     forwarder_.from_local(FrameItem{v, frame}, now_ms, *this);
     return;
   }
-  // A GSO super-frame: forward it as MSS-sized segments, one datagram each.
-  if (!segment_frame(v, frame, segment_buf_, [&](ByteView sv, ByteView sf) {
-        forwarder_.from_local(FrameItem{sv, sf}, now_ms, *this);
-      }))
+  // A GSO super-frame: forward it as MSS-sized segments, one datagram each (or, in the
+  // experiment, as chunks that fit one datagram below UDP's 64 KB limit).
+  size_t per_chunk = 1;
+  if (uint16_t mss = VnetHdr::read(v).gso_size; whole_superframes_ && mss > 0)
+    per_chunk = std::max<size_t>(1, (65000 - 256) / mss);
+  if (!segment_frame(
+          v, frame, segment_buf_,
+          [&](ByteView sv, ByteView sf) {
+            forwarder_.from_local(FrameItem{sv, sf}, now_ms, *this);
+          },
+          per_chunk))
     ++counters_.dropped_malformed;
 }
 
@@ -216,8 +252,55 @@ void DataplaneCore::handle_batch(PeerName from, ByteView batch, int64_t now_ms) 
     forwarder_.from_peer(from, decoded_.src, decoded_.dst, f, now_ms, *this);
 }
 
+void DataplaneCore::on_fragment(const UdpEndpoint& from, ByteView d, int64_t now_ms) {
+  if (d.size() <= kDataHeaderLen) {
+    ++counters_.dropped_malformed;
+    return;
+  }
+  uint32_t rid = uint32_t(d[4]) << 24 | uint32_t(d[5]) << 16 | uint32_t(d[6]) << 8 | d[7];
+  auto id = by_id_.find(rid);
+  if (id == by_id_.end()) {
+    ++counters_.dropped_unknown_session;
+    return;
+  }
+  Neighbor& n = neighbors_.at(id->second);
+  uint64_t counter = 0;
+  for (int i = 8; i < 16; ++i) counter = counter << 8 | d[i];
+  uint8_t index = d[1], count = d[2];
+  if (index == 0) {
+    if (n.reasm.capacity() < 70000) n.reasm.reserve(70000);  // once per neighbour
+    n.reasm.assign(d.begin(), d.begin() + kDataHeaderLen);
+    n.reasm[0] = kDatagramData;
+    n.reasm[1] = d[3];
+    n.reasm[2] = n.reasm[3] = 0;
+    n.reasm_counter = counter;
+    n.reasm_next = 0;
+    n.reasm_count = count;
+  } else if (index != n.reasm_next || counter != n.reasm_counter || count != n.reasm_count) {
+    n.reasm_next = 0;  // a fragment went missing: the whole is lost
+    n.reasm_count = 0;
+    return;
+  }
+  n.reasm.insert(n.reasm.end(), d.begin() + kDataHeaderLen, d.end());
+  if (++n.reasm_next < n.reasm_count) return;
+  n.reasm_count = 0;
+  // The sealed datagram's own header is the first fragment's payload start.
+  Bytes whole;
+  whole.swap(n.reasm);
+  on_sealed(from, ByteView(whole).subspan(kDataHeaderLen), now_ms);
+  whole.swap(n.reasm);
+}
+
 void DataplaneCore::on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms) {
   now_ms_ = now_ms;
+  // Fragments exist only in the whole-super-frame experiment; otherwise they are malformed.
+  if (whole_superframes_ && !datagram.empty() && datagram[0] == kDatagramFragment)
+    on_fragment(from, datagram, now_ms);
+  else
+    on_sealed(from, datagram, now_ms);
+}
+
+void DataplaneCore::on_sealed(const UdpEndpoint& from, ByteView datagram, int64_t now_ms) {
   auto h = parse_datagram_header(datagram);
   if (!h) {
     ++counters_.dropped_malformed;
@@ -290,7 +373,7 @@ std::vector<NeighborPath> DataplaneCore::paths(int64_t now_ms) const {
     p.session = n.session != nullptr;
     p.udp = n.session && n.endpoint && now_ms - n.last_udp_rx_ms < kUdpFreshMs;
     p.endpoint = n.endpoint ? n.endpoint->to_string() : "";
-    p.cipher = !n.session ? "" : "AEAD";
+    p.cipher = !n.session ? "" : cipher_name(n.session->cipher());
     out.push_back(p);
   }
   return out;

@@ -70,8 +70,9 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   // workload, short enough that a workload that really moved is reachable again soon.
   static constexpr int64_t kAddressMoveHoldMs = 10'000;
 
+  // encrypted = false is --no-encryption: sessions use DataCipher::kNone (datagrams in clear).
   DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gossip, ForwardingRoutes& routes,
-                DataplaneIo& io, uint64_t seed);
+                DataplaneIo& io, uint64_t seed, bool encrypted = true);
 
   // The control connection to `peer` is (now) the one these keys and this IP belong to.
   void set_neighbor_keys(PeerName peer, const noise::Key& send, const noise::Key& recv,
@@ -79,6 +80,18 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   void neighbor_down(PeerName peer);
   // Local frames carrying a larger IP packet are answered with ICMP "too big" (icmp_too_big.h).
   void set_overlay_mtu(size_t mtu) { too_big_.set_mtu(mtu); }
+
+  // Experiment (WEFT_EXPERIMENT_WHOLE_SUPERFRAMES, see bench/RESULTS.md): carry a GSO
+  // super-frame whole under one AEAD instead of one datagram per segment. The sealed datagram
+  // (up to ~64 KB) is cut into fragments of at most `max_udp_payload` bytes, each behind a
+  // 16-byte fragment header (type 3, index, count, then the sealed datagram's receiver id and
+  // counter), which leave in one or two UDP GSO sends; the receiver reassembles them in order
+  // and opens the whole. A lost fragment loses the whole super-frame. max_udp_payload = 0 lets
+  // the kernel IP-fragment the sealed datagram instead. Only between TAP peers.
+  void set_whole_superframes(bool on, size_t max_udp_payload) {
+    whole_superframes_ = on;
+    max_udp_payload_ = max_udp_payload;
+  }
 
   void on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms);
   void on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms);
@@ -111,7 +124,13 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
     std::unique_ptr<DataSession> session;
     std::optional<UdpEndpoint> endpoint;
     int64_t last_udp_rx_ms = -1'000'000;
+    // Experiment: the sealed datagram being reassembled from fragments.
+    Bytes reasm;
+    uint64_t reasm_counter = 0;
+    uint8_t reasm_next = 0, reasm_count = 0;
   };
+  void on_fragment(const UdpEndpoint& from, ByteView fragment, int64_t now_ms);
+  void on_sealed(const UdpEndpoint& from, ByteView datagram, int64_t now_ms);
   void send(PeerName neighbor, PeerName src, PeerName dst, const FrameItem& f) override;
   void deliver_local(const FrameItem& f) override;
   void maybe_start_session(PeerName peer, Neighbor& n, int64_t now_ms);
@@ -121,6 +140,10 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
 
   PeerName self_;
   uint16_t udp_port_;
+  bool encrypted_;
+  bool whole_superframes_ = false;
+  size_t max_udp_payload_ = 0;
+  Bytes fragment_buf_;
   GossipSender& gossip_;
   DataplaneIo& io_;
   MacTable macs_;

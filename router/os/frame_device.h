@@ -25,6 +25,9 @@ class FrameDevice {
   virtual void start(FrameHandler handler, std::function<void()> after_batch) = 0;
   // Best effort: a frame the device cannot take now is dropped and counted.
   virtual void write(ByteView vnet, ByteView frame) = 0;
+  // Writes what write() held back to merge (the TAP coalesces TCP segments); called at the end
+  // of every burst of input.
+  virtual void flush() {}
   virtual std::string describe() const = 0;
   virtual uint64_t write_drops() const = 0;
 };

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 
+#include "router/dataplane/frame_batch.h"
 #include "router/dataplane/gso.h"
 #include "router/os/run_ip.h"
 #include "router/os/tap_device.h"
@@ -76,8 +77,14 @@ void PcapDevice::read() {
 }
 
 void PcapDevice::write(ByteView vnet, ByteView frame) {
-  // A GSO super-frame from a TAP peer would need segmenting first; peers only send those when
-  // offloads are on, and they are not negotiated with a pcap peer.
+  // A GSO super-frame (only a peer in the whole-super-frame experiment sends those) is cut into
+  // segments first: libpcap injects what the wire could carry.
+  if (vnet.size() == kVnetHdrLen && (vnet[1] & 0x7f) != VnetHdr::kGsoNone) {
+    if (!segment_frame(vnet, frame, segment_buf_,
+                       [this](ByteView sv, ByteView sf) { write(sv, sf); }))
+      ++write_drops_;
+    return;
+  }
   // Frames from a TAP peer may leave the checksum to the receiver: compute it here.
   out_.assign(frame.begin(), frame.end());
   if (!complete_checksum(vnet, out_.data(), out_.size())) {

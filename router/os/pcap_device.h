@@ -32,7 +32,7 @@ class PcapDevice : public FrameDevice {
   FrameHandler handler_;
   std::function<void()> after_batch_;
   uint64_t write_drops_ = 0;
-  Bytes out_;
+  Bytes out_, segment_buf_;
 };
 
 }  // namespace weft

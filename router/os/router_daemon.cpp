@@ -41,10 +41,11 @@ RouterDaemon::RouterDaemon(RouterOptions opts)
   uint64_t dp_seed;
   randombytes_buf(&dp_seed, sizeof dp_seed);
   dp_ = std::make_unique<DataplaneCore>(opts_.self.name, opts_.self.port, *mesh_, routes_, *this,
-                                        dp_seed);
+                                        dp_seed, opts_.encryption);
   mesh_->register_channel(std::string(DataplaneCore::kChannel), dp_.get());
   mesh_->set_frame_sink([this](PeerName from, ByteView batch, int64_t now) {
     dp_->on_fallback(from, batch, now);
+    if (device_) device_->flush();
   });
 }
 
@@ -358,10 +359,17 @@ void RouterDaemon::start_dataplane() {
   // Bursts of segments from one super-frame arrive back to back: room for several of them.
   udp_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
   udp_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
+  udp_out_ = std::make_unique<UdpGsoSender>(udp_.native_handle());
+  udp_in_ = std::make_unique<UdpGroReceiver>(udp_.native_handle());
   spdlog::info("data plane: bridge {} with {}, overlay MTU {}, UDP port {}, {}", opts_.bridge,
-               device_->describe(), mtu_, opts_.self.port,
-               best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM"
-                                                             : "ChaCha20-Poly1305");
+               device_->describe(), mtu_, opts_.self.port, cipher_name(data_cipher()));
+  // Experiment (bench/RESULTS.md): 1 = whole super-frames in fragments sent with UDP GSO,
+  // 2 = whole super-frames IP-fragmented by the kernel.
+  if (const char* e = std::getenv("WEFT_EXPERIMENT_WHOLE_SUPERFRAMES"); e && *e >= '1') {
+    spdlog::warn("experiment: super-frames cross whole, one AEAD each, {}",
+                 *e == '1' ? "in UDP GSO fragments" : "IP-fragmented");
+    dp_->set_whole_superframes(true, *e == '1' ? size_t(mtu_ + kOverlayOverhead - 28) : 0);
+  }
   device_->start(
       [this](ByteView vnet, ByteView frame) {
         batching_ = true;
@@ -369,7 +377,8 @@ void RouterDaemon::start_dataplane() {
       },
       [this] {
         batching_ = false;
-        flush_udp();
+        udp_out_->flush();
+        device_->flush();
         rearm_timer();
       });
   read_udp();
@@ -379,104 +388,28 @@ void RouterDaemon::read_udp() {
   udp_.async_wait(asio::ip::udp::socket::wait_read, [this](const boost::system::error_code& ec) {
     if (ec) return;
     int64_t now = now_ms();
-    for (int i = 0; i < 64; ++i) {
-      boost::system::error_code rec;
-      size_t n = udp_.receive_from(asio::buffer(udp_buf_), udp_from_, 0, rec);
-      if (rec) break;
-      UdpEndpoint from;
-      auto a = udp_from_.address();
-      if (a.is_v4()) {
-        auto b = a.to_v4().to_bytes();
-        std::copy(b.begin(), b.end(), from.ip.begin());
-      } else {
-        auto b = a.to_v6().to_bytes();
-        std::copy(b.begin(), b.end(), from.ip.begin());
-        from.v6 = true;
-      }
-      from.port = udp_from_.port();
-      dp_->on_udp(from, ByteView(udp_buf_.data(), n), now);
+    // Several recvmmsg calls per wakeup: each returns up to UdpGroReceiver::kMessages bundles.
+    // Datagrams relayed meanwhile are queued (batching_) and leave in GSO sends at the end.
+    batching_ = true;
+    for (int i = 0; i < 8; ++i) {
+      const auto& batch = udp_in_->receive();
+      if (batch.empty()) break;
+      for (const UdpGroReceiver::Datagram& d : batch) dp_->on_udp(d.from, d.data, now);
     }
+    batching_ = false;
+    // Whole super-frames go to the bridge (and datagrams relayed or answered leave) per burst.
+    device_->flush();
+    udp_out_->flush();
     rearm_timer();
     read_udp();
   });
 }
 
 void RouterDaemon::send_udp(const UdpEndpoint& to, ByteView datagram) {
-  // Datagrams to the same peer of the same size (the segments of one super-frame) are
-  // coalesced and handed to the kernel in one UDP GSO send; a different peer or size, a full
-  // buffer, or the end of a burst of captured frames flushes them.
-  if (!gso_out_.empty() &&
-      (!(gso_to_ == to) || datagram.size() > gso_size_ || gso_last_short_ ||
-       gso_out_.size() + datagram.size() > kGsoMaxBytes || gso_count_ >= kGsoMaxSegments))
-    flush_udp();
-  if (gso_out_.empty()) {
-    gso_to_ = to;
-    gso_size_ = datagram.size();
-  }
-  gso_out_.insert(gso_out_.end(), datagram.begin(), datagram.end());
-  ++gso_count_;
-  gso_last_short_ = datagram.size() < gso_size_;  // only the last segment may be shorter
-  if (!batching_) flush_udp();
-}
-
-void RouterDaemon::flush_udp() {
-  if (gso_out_.empty()) return;
-  sockaddr_storage ss{};
-  socklen_t sl;
-  if (gso_to_.v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(gso_to_.port);
-    std::memcpy(&a->sin6_addr, gso_to_.ip.data(), 16);
-    sl = sizeof(sockaddr_in6);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(gso_to_.port);
-    std::memcpy(&a->sin_addr, gso_to_.ip.data(), 4);
-    sl = sizeof(sockaddr_in);
-  }
-  iovec iov{gso_out_.data(), gso_out_.size()};
-  msghdr msg{};
-  msg.msg_name = &ss;
-  msg.msg_namelen = sl;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
-  if (gso_count_ > 1 && udp_gso_) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    uint16_t seg = static_cast<uint16_t>(gso_size_);
-    std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
-  }
-  bool sent = false;
-  if (gso_count_ == 1 || udp_gso_) {
-    sent = ::sendmsg(udp_.native_handle(), &msg, 0) >= 0;
-    if (!sent && gso_count_ > 1 && errno != EAGAIN && errno != ENOBUFS) {
-      // The kernel or the path will not segment for us (e.g. datagrams larger than the
-      // underlay MTU): stop asking, and send this batch one datagram at a time.
-      udp_gso_ = false;
-      spdlog::info("UDP GSO unavailable ({}); sending one datagram per call", strerror(errno));
-    }
-  }
-  if (!sent && gso_count_ > 1 && !udp_gso_) {
-    msg.msg_control = nullptr;
-    msg.msg_controllen = 0;
-    sent = true;
-    for (size_t off = 0; off < gso_out_.size(); off += gso_size_) {
-      iov.iov_base = gso_out_.data() + off;
-      iov.iov_len = std::min(gso_size_, gso_out_.size() - off);
-      if (::sendmsg(udp_.native_handle(), &msg, 0) < 0) sent = false;
-    }
-  }
-  if (!sent) ++udp_send_errors_;
-  gso_out_.clear();
-  gso_count_ = 0;
-  gso_last_short_ = false;
+  // The segments of one super-frame leave in one UDP GSO send: send_udp queues them, and the
+  // end of a burst (or a datagram that cannot join the run) sends them.
+  udp_out_->send(to, datagram);
+  if (!batching_) udp_out_->flush();
 }
 
 void RouterDaemon::send_fallback(PeerName neighbor, ByteView batch) {
@@ -487,20 +420,27 @@ void RouterDaemon::inject(ByteView vnet, ByteView frame) {
   device_->write(vnet, frame);
 }
 
+DataCipher RouterDaemon::data_cipher() const {
+  return opts_.encryption ? best_local_cipher() : DataCipher::kNone;
+}
+
 nlohmann::json RouterDaemon::dataplane_json() {
   nlohmann::json j;
   j["bridge"] = opts_.bridge;
   j["mtu"] = mtu_;
   j["capture"] = device_->describe();
-  j["cipher"] = best_local_cipher() == DataCipher::kAes256Gcm ? "AES-256-GCM" : "ChaCha20-Poly1305";
+  j["cipher"] = cipher_name(data_cipher());
   nlohmann::json paths = nlohmann::json::array();
   for (const NeighborPath& p : dp_->paths(now_ms())) {
     const PeerRecord* r = mesh_->topology().find(p.peer);
     paths.push_back({{"peer", format_peer_name(p.peer)},
                      {"nickname", r ? r->nickname : ""},
                      {"session", p.session},
-                     {"path", !p.session ? "none" : p.udp ? "udp" : "tcp (UDP not working)"},
-                     {"endpoint", p.endpoint}});
+                     {"path", !p.session ? "none"
+                              : p.udp    ? "udp"
+                                         : "tcp (UDP not working)"},
+                     {"endpoint", p.endpoint},
+                     {"cipher", p.cipher}});
   }
   j["paths"] = paths;
   j["macs"] = dp_->macs().size();

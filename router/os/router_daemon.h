@@ -1,8 +1,6 @@
 #pragma once
 // The router process's event loop: wires the mesh core to TCP (listener + control connections),
 // a timer, the HTTP API and the data dir. Single-threaded on one io_context.
-#include <utility>  // Boost 1.74's asio headers need it first with GCC 12
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -13,17 +11,19 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>  // Boost 1.74's asio headers need it first with GCC 12
 #include <vector>
 
 #include "common/overlay.h"
 #include "router/api/http_server.h"
 #include "router/api/status_json.h"
-#include "router/mesh/mesh_core.h"
 #include "router/dataplane/dataplane_core.h"
+#include "router/mesh/mesh_core.h"
 #include "router/os/control_connection.h"
 #include "router/os/frame_device.h"
 #include "router/os/ipam_service.h"
 #include "router/os/tap_device.h"
+#include "router/os/udp_batch.h"
 
 namespace weft {
 
@@ -84,6 +84,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   void start_dataplane();
   void read_udp();
   nlohmann::json dataplane_json();
+  DataCipher data_cipher() const;  // what sessions use (kNone with --no-encryption)
 
   struct TopologyRoutes : ForwardingRoutes {
     MeshCore* mesh = nullptr;
@@ -111,16 +112,10 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   boost::asio::ip::udp::socket udp_;
   std::map<ConnId, PeerName> conn_peer_;
   int mtu_ = 0;
-  std::vector<uint8_t> udp_buf_ = std::vector<uint8_t>(65536 + 64);
-  boost::asio::ip::udp::endpoint udp_from_;
-  uint64_t udp_send_errors_ = 0;
-  // UDP GSO batching of outgoing datagrams (send_udp / flush_udp).
-  void flush_udp();
-  static constexpr size_t kGsoMaxBytes = 65000, kGsoMaxSegments = 64;
-  bool batching_ = false, udp_gso_ = true, gso_last_short_ = false;
-  Bytes gso_out_ = Bytes();
-  UdpEndpoint gso_to_;
-  size_t gso_size_ = 0, gso_count_ = 0;
+  // Batched UDP I/O (router/os/udp_batch.h); created with the socket.
+  std::unique_ptr<UdpGsoSender> udp_out_;
+  std::unique_ptr<UdpGroReceiver> udp_in_;
+  bool batching_ = false;  // inside a burst of captured frames: send_udp only queues
 };
 
 }  // namespace weft

@@ -73,24 +73,28 @@ void raw_session(ByteView in) {
   auto h = parse_datagram_header(in);
   if (h) {
     require(in.size() >= kDataOverhead);
-    require(in[0] == kDatagramData && in[2] == 0 && in[3] == 0);
-    require(h->type == kDatagramData && h->epoch == in[1]);
+    require((in[0] == kDatagramData || in[0] == kDatagramPlain) && in[2] == 0 && in[3] == 0);
+    require(h->type == in[0] && h->epoch == in[1]);
     uint32_t id = uint32_t(in[4]) << 24 | uint32_t(in[5]) << 16 | uint32_t(in[6]) << 8 | in[7];
     require(h->receiver_id == id);
     uint64_t c = 0;
     for (int i = 0; i < 8; ++i) c = c << 8 | in[8 + i];
     require(h->counter == c);
   } else {
-    require(in.size() < kDataOverhead || in[0] != kDatagramData || in[2] != 0 || in[3] != 0);
+    require(in.size() < kDataOverhead || (in[0] != kDatagramData && in[0] != kDatagramPlain) ||
+            in[2] != 0 || in[3] != 0);
   }
-  for (DataCipher c : {DataCipher::kChaCha20Poly1305, best_local_cipher()}) {
+  for (DataCipher c : {DataCipher::kChaCha20Poly1305, best_local_cipher(), DataCipher::kNone}) {
     DataSession s(c, key_of(1), key_of(2), 7, 0);
     Bytes plain = {1, 2, 3};
     Result r = s.open(in, plain, 0);
     if (!h) require(r == Result::kMalformed);
     if (r == Result::kOk) {
-      // Only possible for a datagram really sealed under key_of(2): it opens once.
-      require(plain.size() == in.size() - kDataOverhead);
+      // Sealed: only possible for a datagram really sealed under key_of(2). Plain
+      // (--no-encryption): any type-2 datagram, carried as is. Either opens once.
+      require(c == DataCipher::kNone
+                  ? in[0] == kDatagramPlain && plain.size() == in.size() - kDataHeaderLen
+                  : plain.size() == in.size() - kDataOverhead);
       require(s.open(in, plain, 0) == Result::kReplay);
     }
   }

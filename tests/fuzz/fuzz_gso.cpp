@@ -7,11 +7,14 @@
 // is refused or cut into segments that each fit headers + gso_size, carry the input's headers and
 // consecutive slices of its payload (nothing lost, nothing added), have FIN/PSH only on the last
 // and right sequence numbers, and after complete_checksum verify as IPv4/TCP or IPv6/TCP.
+// Oracle for SegmentCoalescer: fed those segments, what it writes (merged super-frames cut again,
+// the rest as is) is exactly the segments, in order; a super-frame it builds stays below kMaxFrame.
 // complete_checksum: touches at most the two checksum bytes, and only when the offsets fit.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "common/bytes.h"
 #include "fuzz_common.h"
@@ -62,6 +65,41 @@ void check_complete_checksum(ByteView vnet, ByteView frame) {
   }
 }
 
+// The receiver's SegmentCoalescer must give back exactly what segment_frame cut: whatever it
+// merged, segmented again, equals the segments it was fed, in order.
+struct Collect : FrameSink {
+  std::vector<Bytes> out;
+  void write_frame(ByteView v, ByteView f) override {
+    Bytes both(v.begin(), v.end());
+    both.insert(both.end(), f.begin(), f.end());
+    out.push_back(std::move(both));
+  }
+};
+
+void check_coalescer(const std::vector<Bytes>& segments) {
+  Collect sink;
+  SegmentCoalescer c(sink);
+  for (const Bytes& s : segments)
+    c.add(ByteView(s).subspan(0, kVnetHdrLen), ByteView(s).subspan(kVnetHdrLen));
+  c.flush();
+  std::vector<Bytes> again;
+  static Bytes scratch2;
+  for (const Bytes& w : sink.out) {
+    // What the coalescer built (a GSO frame from non-GSO segments) stays below the limit.
+    if (VnetHdr::read(w).gso_type != VnetHdr::kGsoNone &&
+        std::none_of(segments.begin(), segments.end(), [&](const Bytes& s) { return s == w; }))
+      require(w.size() - kVnetHdrLen <= SegmentCoalescer::kMaxFrame);
+    bool ok = segment_frame(ByteView(w).subspan(0, kVnetHdrLen), ByteView(w).subspan(kVnetHdrLen),
+                            scratch2, [&](ByteView sv, ByteView sf) {
+                              Bytes both(sv.begin(), sv.end());
+                              both.insert(both.end(), sf.begin(), sf.end());
+                              again.push_back(std::move(both));
+                            });
+    require(ok);
+  }
+  require(again == segments);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -81,8 +119,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     tcp_off = 14 + ip_len;
     if (frame.size() >= tcp_off + 20) hdrs = tcp_off + size_t(frame[tcp_off + 12] >> 4) * 4;
   }
+  std::vector<Bytes> segments;  // vnet + frame of each segment, for the coalescer's oracle
   bool ok = segment_frame(vnet, frame, scratch, [&](ByteView sv, ByteView sf) {
     ++calls;
+    Bytes both(sv.begin(), sv.end());
+    both.insert(both.end(), sf.begin(), sf.end());
+    segments.push_back(std::move(both));
     require(sv.size() == kVnetHdrLen);
     if (gso == VnetHdr::kGsoNone) {
       require(calls == 1);
@@ -131,5 +173,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     require(calls == 0);
   }
+  check_coalescer(segments);
   return 0;
 }

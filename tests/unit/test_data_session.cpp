@@ -201,7 +201,7 @@ TEST_CASE("parse_datagram_header refuses short datagrams, other types and nonzer
   CHECK(parse_datagram_header(d));
   CHECK_FALSE(parse_datagram_header(ByteView(d.data(), kDataOverhead - 1)));
   CHECK_FALSE(parse_datagram_header(ByteView(d.data(), 0)));
-  for (uint8_t type : {0, 2, 0x81, 0xff}) {
+  for (uint8_t type : {0, 3, 0x81, 0xff}) {  // 1 sealed, 2 plain (--no-encryption)
     Bytes x = d;
     x[0] = type;
     CHECK_FALSE(parse_datagram_header(x));
@@ -471,4 +471,28 @@ TEST_CASE("a datagram sealed under other keys never opens and does not move the 
     Bytes reflected = seal(p.a, pt);
     CHECK(open(p.a, reflected) == Result::kAuthFailed);
   }
+}
+
+TEST_CASE("--no-encryption: datagrams carry the batch in clear, and the modes never mix") {
+  Pair plain(DataCipher::kNone);
+  Bytes msg = payload(300, 7), d, out;
+  plain.a.seal(msg, d, 0);
+  // Not sealed: the header (type 2) and then the batch itself, no tag.
+  REQUIRE(d.size() == kDataHeaderLen + msg.size());
+  CHECK(d[0] == weft::kDatagramPlain);
+  CHECK(std::equal(msg.begin(), msg.end(), d.begin() + kDataHeaderLen));
+  CHECK(plain.b.open(d, out, 0) == Result::kOk);
+  CHECK(out == msg);
+  CHECK(plain.b.open(d, out, 0) == Result::kReplay);  // duplicates still dropped
+  CHECK(std::string(weft::cipher_name(DataCipher::kNone)).find("none") == 0);
+
+  // An encrypting receiver refuses a plain datagram and a plain receiver a sealed one.
+  Pair sealed;
+  Bytes s;
+  sealed.a.seal(msg, s, 0);
+  Bytes p2;
+  plain.a.seal(msg, p2, 0);
+  CHECK(sealed.b.open(p2, out, 0) == Result::kMalformed);
+  CHECK(plain.b.open(s, out, 0) == Result::kMalformed);
+  CHECK(out.empty());
 }

@@ -22,7 +22,7 @@
 #include "router/dataplane/dataplane_core.h"
 #include "router/dataplane/frame_batch.h"
 #include "router/dataplane/gso.h"
-#include "tests/unit/vnet_test_headers.h"
+#include "tests/unit/gso_test_frames.h"
 
 using weft::Bytes;
 using weft::ByteView;
@@ -32,6 +32,7 @@ using weft::Mac;
 using weft::PeerName;
 using weft::UdpEndpoint;
 using weft::VnetHdr;
+using weft::test::vnet_tso4;
 
 using weft::test::vnet_tso4;
 
@@ -810,4 +811,52 @@ TEST_CASE("after a long one-way UDP outage, frames in that direction arrive agai
   }
   CHECK(net[kB].injected.size() == 5);
   CHECK(net[kB].c().dropped_auth == 0);
+}
+
+TEST_CASE("experiment: a whole super-frame crosses under one AEAD; one fragment lost, all lost") {
+  Net net({kA, kB});
+  for (PeerName p : {kA, kB}) net[p].core->set_whole_superframes(true, 1400);
+  net.connect(kA, kB, 0);
+  net.tick(0);
+  const size_t payload = 30000, mss = 1448;
+  Bytes frame = super_frame(mac(0xb1), mac(0xa1), payload);
+  net.hold_udp = true;
+  net[kA].core->on_local_frame(vnet_tso4(mss), frame, 1);
+  // One sealed datagram of ~30 KB, cut into 1400-byte fragments (type 3).
+  size_t fragments = net.udp.size();
+  CHECK(fragments == (30000 + 54 + 10 + 2 + 17 + 32 + 1383) / 1384);
+  for (const UdpMsg& u : net.udp) {
+    CHECK(u.datagram[0] == 3);
+    CHECK(u.datagram.size() <= 1400);
+  }
+  net.hold_udp = false;
+  net.run(1);
+  auto& got = net[kB].injected;
+  REQUIRE(got.size() == 1);  // the super-frame itself, GSO fields kept
+  CHECK(VnetHdr::read(got[0].vnet).gso_type == VnetHdr::kGsoTcpV4);
+  CHECK(VnetHdr::read(got[0].vnet).gso_size == mss);
+  CHECK(got[0].frame.size() == frame.size());
+  CHECK(std::equal(got[0].frame.begin() + 54, got[0].frame.end(), frame.begin() + 54));
+
+  // Lose one fragment of the next super-frame: nothing of it arrives.
+  net.hold_udp = true;
+  net[kA].core->on_local_frame(vnet_tso4(mss), frame, 2);
+  net.udp.erase(net.udp.begin() + 3);
+  net.hold_udp = false;
+  net.run(2);
+  CHECK(got.size() == 1);
+  CHECK(net[kB].c().dropped_auth == 0);
+}
+
+TEST_CASE("fragments are malformed datagrams unless the experiment is on") {
+  Net net({kA, kB});
+  net[kA].core->set_whole_superframes(true, 1400);
+  net.connect(kA, kB, 0);
+  net.tick(0);
+  Bytes frame = super_frame(mac(0xb1), mac(0xa1), 20000);
+  uint64_t malformed = net[kB].c().dropped_malformed;
+  net[kA].core->on_local_frame(vnet_tso4(1448), frame, 1);
+  net.run(1);
+  CHECK(net[kB].injected.empty());
+  CHECK(net[kB].c().dropped_malformed > malformed);
 }

@@ -5,50 +5,22 @@
 #include <vector>
 
 #include "router/dataplane/gso.h"
-#include "tests/unit/vnet_test_headers.h"
+#include "tests/unit/gso_test_frames.h"
 
 using namespace weft;
+using weft::test::sum16;
+using weft::test::vnet_tso4;
 
 using weft::test::vnet_tso4;
 
 namespace {
 
-uint32_t sum16(const uint8_t* p, size_t n) {
-  uint32_t acc = 0;
-  for (size_t i = 0; i + 1 < n; i += 2) acc += uint32_t(p[i]) << 8 | p[i + 1];
-  if (n & 1) acc += uint32_t(p[n - 1]) << 8;
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return acc;
-}
-
-// Ethernet + IPv4 + TCP (20-byte header, flags PSH|ACK|FIN) with `payload` bytes, as the kernel
-// hands it over with TSO: lengths of the whole super-frame, partial pseudo-header checksum.
+// A super-frame with flags FIN|PSH|ACK, an IP id and a sequence number near 2^32 (segments
+// wrap around).
 Bytes super_frame(size_t payload) {
-  Bytes f(14 + 20 + 20 + payload);
-  f[12] = 0x08;
-  uint8_t* ip = f.data() + 14;
-  ip[0] = 0x45;
-  size_t total = 40 + payload;
-  ip[2] = uint8_t(total >> 8);
-  ip[3] = uint8_t(total);
-  ip[4] = 0x12;
-  ip[5] = 0x34;
-  ip[8] = 64;
-  ip[9] = 6;
-  uint8_t src[4] = {10, 32, 0, 1}, dst[4] = {10, 32, 0, 2};
-  std::copy(src, src + 4, ip + 12);
-  std::copy(dst, dst + 4, ip + 16);
-  uint8_t* tcp = ip + 20;
-  tcp[0] = 0x9c;
-  tcp[2] = 0x14;
-  tcp[3] = 0x51;
-  tcp[4] = 0xff;  // seq 0xfffffff0: segments wrap around 2^32
-  tcp[5] = 0xff;
-  tcp[6] = 0xff;
-  tcp[7] = 0xf0;
-  tcp[12] = 0x50;
-  tcp[13] = 0x19;  // FIN PSH ACK
-  for (size_t i = 0; i < payload; ++i) f[54 + i] = uint8_t(i * 7);
+  Bytes f = weft::test::tcp4_frame(payload, 0xfffffff0u, 0x19);
+  f[14 + 4] = 0x12;
+  f[14 + 5] = 0x34;
   return f;
 }
 
