@@ -114,13 +114,16 @@ int SimNetwork::add_peer(const std::vector<int>& targets) {
 }
 
 void SimNetwork::drop_all_connections(int i, bool notify) {
-  for (auto it = wires_.begin(); it != wires_.end();) {
-    if (it->first.first != i) {
-      ++it;
-      continue;
-    }
+  // Keys first: erasing the other end below may remove the entry an iterator would visit next
+  // (a peer's connection to itself has both ends under the same peer).
+  std::vector<std::pair<int, ConnId>> mine;
+  for (const auto& [key, link] : wires_)
+    if (key.first == i) mine.push_back(key);
+  for (const auto& key : mine) {
+    auto it = wires_.find(key);
+    if (it == wires_.end()) continue;  // the other end of one handled already
     Link other = it->second;
-    wires_.erase(it++);
+    wires_.erase(it);
     if (other.peer < 0) continue;  // already silent (a cut or a crashed peer)
     wires_.erase({other.peer, other.id});
     if (notify) {
