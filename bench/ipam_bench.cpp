@@ -415,7 +415,12 @@ class Scale {
     r.wall_s = secs_since(w0);
     r.cpu_s = cpu_secs() - c0;
     if (bg) bg->mesh_ms = mesh_ms;
-    built_ = r.agreed;
+    // With explicit seeds the rings agree at once: the mesh must have converged too.
+    built_ = r.agreed && !r.out_of_time && mesh_ms >= 0;
+    if (r.agreed && !built_) {
+      r.note = "the mesh had not converged when the wall-clock budget ran out";
+      progress("the mesh did not converge: no further scenarios at this size");
+    }
     return r;
   }
 
@@ -690,7 +695,11 @@ void run_scale(Run& out, int n, int fill, uint64_t seed, double budget,
   Scale s(n, seed, seeds, budget, deadline);
   Background bg;
   out.convergence.push_back(s.build(true, "bootstrap, 3 explicit seeds", &bg));
-  if (!s.built()) return;
+  if (!s.built()) {
+    out.convergence.push_back(
+        skipped("donations, rmpeer, fill", n, "not measured: the cluster was not built in time"));
+    return;
+  }
   s.idle(bg);
   out.background.push_back(bg);
   // What no longer fits in the run's time is listed as skipped.
