@@ -16,7 +16,7 @@
 
 #include "ipam/ipam_core.h"
 #include "ipam/state_file.h"
-#include "tests/sim/lib/sim_network.h"
+#include "tests/sim/lib/ipam_cluster.h"
 
 using namespace weft;
 using namespace weft::ipam;
@@ -35,108 +35,15 @@ int ipam_scale(int dflt) {
   return dflt;
 }
 
-// Durable storage that survives a crash: the last state saved, as the file would hold it.
-// (A copy, not JSON: the file format has its own round-trip tests, and 200 peers saving JSON
-// on every change would dominate the run.)
-struct MemStore : IpamStore {
-  std::optional<IpamState> saved;
-  bool fail = false;
-  void save(const IpamState& s) override {
-    if (fail) throw std::runtime_error("disk full");
-    saved = s;
-  }
-  IpamState load() const { return saved ? *saved : IpamState{}; }
-  const Allocations& allocations() const {
-    static const Allocations none;
-    return saved ? saved->allocations : none;
-  }
-};
-
-struct SimEnv : IpamEnv {
-  SimNetwork* net;
-  int index;
-  std::vector<std::string>* errors;
-  std::vector<PeerInfo> peers() override {
-    std::vector<PeerInfo> out;
-    const Topology& t = net->core(index).topology();
-    for (const auto& [name, r] : t.records()) out.push_back({name, r.nickname, t.reachable(name)});
-    return out;
-  }
-  void log(Severity s, const std::string& m) override {
-    if (std::getenv("WEFT_SIM_IPAM_LOG"))
-      std::cerr << net->now() << " peer " << index << ": " << m << "\n";
-    if (s == Severity::kError) errors->push_back(m);
-  }
-};
-
-struct Cluster {
-  SimNetwork net;
-  Ipv4Cidr range;
-  InitMode init;
-  std::vector<std::unique_ptr<MemStore>> stores;
-  std::vector<std::unique_ptr<SimEnv>> envs;
-  std::vector<std::unique_ptr<IpamCore>> ipam;  // null while the peer is down
-  std::vector<std::string> errors;
+// The simulated cluster (tests/sim/lib/ipam_cluster.h) plus what the tests check: every
+// acknowledged allocation, the peers removed for good, and the invariants.
+struct Cluster : IpamCluster {
   // Acknowledged, not released: holder -> (peer, address).
   std::map<std::string, std::pair<int, uint32_t>> acked;
   std::set<int> removed;  // rmpeer'd: never comes back
   int failures = 0;       // allocations that ended in an error
 
-  Cluster(SimOptions o, Ipv4Cidr r, InitMode m) : net(o), range(r), init(std::move(m)) {}
-
-  void attach_ipam(int i, uint64_t started) {
-    if (int(stores.size()) <= i) {
-      stores.resize(i + 1);
-      envs.resize(i + 1);
-      ipam.resize(i + 1);
-    }
-    if (!stores[i]) stores[i] = std::make_unique<MemStore>();
-    envs[i] = std::make_unique<SimEnv>();
-    envs[i]->net = &net;
-    envs[i]->index = i;
-    envs[i]->errors = &errors;
-    IpamConfig c;
-    c.self = net.name(i);
-    c.range = range;
-    c.init = init;
-    c.started_unix_ms = started;
-    ipam[i] = std::make_unique<IpamCore>(c, net.core(i), *envs[i], *stores[i], stores[i]->load());
-    net.core(i).register_channel(IpamCore::kChannel, ipam[i].get());
-    ipam[i]->start(net.now());
-  }
-
-  int add(const std::vector<int>& targets) {
-    int i = net.add_peer(targets);
-    attach_ipam(i, 1000 + uint64_t(i));
-    return i;
-  }
-
-  void crash(int i) {
-    net.crash_peer(i);
-    ipam[i].reset();
-  }
-  void restart(int i, const std::vector<int>& targets) {
-    net.restart_peer(i, targets);
-    attach_ipam(i, 1000000 + uint64_t(net.now()));
-  }
-
-  // Advances virtual time, firing IPAM timers (the mesh fires its own).
-  void run(int64_t ms) {
-    int64_t end = net.now() + ms;
-    while (net.now() < end) {
-      net.run_for(std::min<int64_t>(10, end - net.now()));
-      for (auto& c : ipam)
-        if (c && c->next_deadline() <= net.now()) c->on_timer(net.now());
-    }
-  }
-  bool run_until(const std::function<bool()>& pred, int64_t max_ms) {
-    int64_t end = net.now() + max_ms;
-    while (net.now() < end) {
-      if (pred()) return true;
-      run(50);
-    }
-    return pred();
-  }
+  using IpamCluster::IpamCluster;
 
   void allocate(int i, const std::string& holder) {
     ipam[i]->allocate(holder, net.now(), [this, i, holder](const AllocResult& r) {
@@ -156,13 +63,6 @@ struct Cluster {
     auto freed = ipam[it->second.first]->release(holder, net.now());
     CHECK(freed == std::vector<uint32_t>{it->second.second});
     acked.erase(it);
-  }
-
-  std::vector<int> live() const {
-    std::vector<int> out;
-    for (int i = 0; i < int(ipam.size()); ++i)
-      if (ipam[i]) out.push_back(i);
-    return out;
   }
 
   // No address held twice (across every peer that may still come back), no space owned twice
@@ -197,17 +97,6 @@ struct Cluster {
       const std::string* h = a.holder_of(addr);
       if (!h || *h != holder) FAIL_CHECK("acknowledged " << holder << " lost at peer " << i);
     }
-  }
-
-  bool rings_agree() {
-    std::optional<uint64_t> d;
-    for (int i : live()) {
-      if (ipam[i]->ring().empty()) return false;
-      uint64_t x = ipam[i]->ring().digest();
-      if (d && *d != x) return false;
-      d = x;
-    }
-    return true;
   }
 
   // After convergence: the range's capacity = what live peers have allocated in their own
