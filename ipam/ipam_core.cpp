@@ -18,6 +18,13 @@ std::string join_names(const std::vector<std::string>& v) {
 
 }  // namespace
 
+bool published_free_close(uint64_t published, uint64_t actual) {
+  if (published == actual) return true;
+  if (published == 0 || actual == 0) return false;
+  uint64_t diff = published > actual ? published - actual : actual - published;
+  return diff * 8 < published;
+}
+
 std::string InitMode::to_string() const {
   switch (kind) {
     case Kind::kConsensus:
@@ -69,7 +76,7 @@ InitMode parse_init_mode(std::string_view s) {
 
 IpamCore::IpamCore(IpamConfig cfg, GossipSender& gossip, IpamEnv& env, IpamStore& store,
                    IpamState loaded)
-    : cfg_(std::move(cfg)), gossip_(gossip), env_(env), store_(store) {
+    : cfg_(std::move(cfg)), gossip_(gossip), env_(env), store_(store), rng_(cfg_.self) {
   cfg_.range.addr = cfg_.range.network();
   if (!loaded.ring.empty() && !(loaded.ring.range() == cfg_.range))
     throw std::invalid_argument("the saved IPAM state is for the range " +
@@ -144,9 +151,12 @@ bool IpamCore::refresh_free() {
   for (const auto& [start, t] : r.tokens()) {
     if (t.owner != cfg_.self) continue;
     auto f = uint32_t(state_.allocations.free_in(r.span_of(start), cfg_.range));
-    if (f != t.free) updates.emplace_back(start, f);
+    if (!published_free_close(t.free, f)) updates.emplace_back(start, f);
   }
   for (auto [start, f] : updates) {
+    // Running out, or having space again, decides whether others call the range full: that
+    // goes out as fast as an ownership change.
+    if ((state_.ring.tokens().at(start).free == 0) != (f == 0)) free_crossed_zero_ = true;
     state_.ring.set_free(cfg_.self, start, f);
     changed = true;
   }
@@ -156,7 +166,9 @@ bool IpamCore::refresh_free() {
 void IpamCore::schedule_publish(int64_t now_ms, bool ownership) {
   // Ownership changes travel fast; free counts are hints for choosing donors and can wait for
   // a batch (otherwise every allocation anywhere would cost a broadcast to every peer).
-  int64_t at = now_ms + (ownership ? cfg_.publish_delay_ms : cfg_.free_publish_delay_ms);
+  bool fast = ownership || free_crossed_zero_;
+  free_crossed_zero_ = false;
+  int64_t at = now_ms + (fast ? cfg_.publish_delay_ms : cfg_.free_publish_delay_ms);
   if (publish_at_ < 0 || at < publish_at_) publish_at_ = at;
 }
 
@@ -332,17 +344,26 @@ void IpamCore::serve_pending(int64_t now_ms) {
 bool IpamCore::ask_for_space(int64_t now_ms) {
   auto v = view();
   PeerName best = 0;
-  uint64_t best_free = 0;
+  // A donor drawn at random, weighted by published free space: many peers running low at once
+  // spread their requests instead of all draining the same one.
+  std::vector<std::pair<PeerName, uint64_t>> candidates;
+  uint64_t total = 0;
   for (const auto& [owner, free] : state_.ring.free_by_owner()) {
-    if (owner == cfg_.self || free == 0 || tried_.count(owner)) continue;
+    auto t = tried_.find(owner);
+    if (owner == cfg_.self || free == 0 || (t != tried_.end() && now_ms < t->second)) continue;
     auto it = v.find(owner);
     if (it == v.end() || !it->second.reachable) continue;
-    if (free > best_free) {
-      best = owner;
-      best_free = free;
-    }
+    candidates.emplace_back(owner, free);
+    total += free;
   }
-  if (!best) return false;
+  if (candidates.empty()) return false;
+  rng_ = rng_ * 6364136223846793005ull + 1442695040888963407ull;
+  uint64_t pick = (rng_ >> 11) % total;
+  for (const auto& [owner, free] : candidates) {
+    best = owner;
+    if (pick < free) break;
+    pick -= free;
+  }
   uint32_t id = next_request_id_++;
   requests_[id] = {best, std::nullopt, now_ms + cfg_.request_timeout_ms};
   ++counters_.requests_sent;
@@ -394,10 +415,14 @@ std::string IpamCore::full_message() {
 bool IpamCore::absorb(const Ring& theirs, PeerName from, int64_t now_ms) {
   Ring& mine = state_.ring;
   bool was_empty = mine.empty();
+  auto free_before = mine.free_by_owner();
   switch (mine.merge(theirs)) {
     case MergeResult::kUnchanged:
       return false;
     case MergeResult::kChanged:
+      // A donor that refused us but has more space now is worth asking again at once.
+      for (const auto& [owner, free] : mine.free_by_owner())
+        if (free > free_before[owner]) tried_.erase(owner);
       if (was_empty) {
         ++counters_.rings_adopted;
         next_proposal_at_ = -1;
@@ -479,6 +504,7 @@ void IpamCore::on_unicast(PeerName src, ByteView payload, int64_t now_ms) {
     if (requests_.erase(g->request_id)) tried_.clear();
     absorb(g->ring, src, now_ms);
     serve_pending(now_ms);
+    schedule_publish(now_ms, true);  // our new space and its free count, soon
   } else if (auto* f = std::get_if<RefuseMsg>(&m)) {
     handle_refuse(src, *f, now_ms);
   } else if (auto* r = std::get_if<RingMsg>(&m)) {
@@ -490,7 +516,21 @@ void IpamCore::on_unicast(PeerName src, ByteView payload, int64_t now_ms) {
 
 bool IpamCore::on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) {
   Message m = decode(payload);
-  if (auto* r = std::get_if<RingMsg>(&m)) return absorb(r->ring, from, now_ms);
+  if (auto* r = std::get_if<RingMsg>(&m)) {
+    bool changed = absorb(r->ring, from, now_ms);
+    // Rings travel whole, so a peer may already hold what a broadcast carries (from another
+    // peer's ring) while the peers below it on this tree do not: relay each (source, ring) once,
+    // news or not, unless it lost to ours (a separate bootstrap).
+    if (!r->ring.empty() && !state_.ring.same_bootstrap(r->ring)) return false;
+    uint64_t key = r->ring.digest() ^ (src * 0x9e3779b97f4a7c15ull);
+    if (!relayed_.insert(key).second) return changed;
+    relayed_order_.push_back(key);
+    if (relayed_order_.size() > 4096) {
+      relayed_.erase(relayed_order_.front());
+      relayed_order_.pop_front();
+    }
+    return true;
+  }
   if (auto* p = std::get_if<ProposalMsg>(&m)) {
     auto it = proposals_.find(src);
     if (it != proposals_.end() && it->second.seq >= p->seq) return false;
@@ -513,7 +553,11 @@ void IpamCore::on_gossip_tick(PeerName neighbor, int64_t) {
 }
 
 void IpamCore::handle_request(PeerName src, const RequestMsg& q, int64_t now_ms) {
-  auto refuse = [&](RefuseReason why) { send(src, RefuseMsg{q.request_id, why}, false); };
+  auto refuse = [&](RefuseReason why) {
+    std::optional<Ring> ring;
+    if (why == RefuseReason::kNoSpace || why == RefuseReason::kNotOwner) ring = state_.ring;
+    send(src, RefuseMsg{q.request_id, why, ring}, false);
+  };
   Ring& ring = state_.ring;
   if (ring.empty()) return refuse(RefuseReason::kNoRing);
   Span give;
@@ -554,6 +598,8 @@ void IpamCore::handle_refuse(PeerName src, const RefuseMsg& f, int64_t now_ms) {
   Request q = it->second;
   requests_.erase(it);
   ++counters_.refusals_received;
+  if (!q.address) tried_[src] = now_ms + cfg_.request_timeout_ms;
+  if (f.ring) absorb(*f.ring, src, now_ms);
   if (q.address && f.reason == RefuseReason::kInUse) {
     std::vector<std::pair<AllocDone, AllocResult>> failed;
     for (size_t i = 0; i < pending_.size();) {
@@ -579,7 +625,7 @@ void IpamCore::handle_refuse(PeerName src, const RefuseMsg& f, int64_t now_ms) {
       if (done) done(r);
     return;
   }
-  if (!q.address) tried_.insert(src);
+  if (!q.address) tried_[src] = now_ms + cfg_.request_timeout_ms;
   serve_pending(now_ms);
 }
 
@@ -788,7 +834,7 @@ void IpamCore::on_timer(int64_t now_ms) {
   for (auto it = requests_.begin(); it != requests_.end();) {
     if (now_ms >= it->second.deadline) {
       log(Severity::kDebug, "no answer from " + describe(it->second.donor) + " about space");
-      if (!it->second.address) tried_.insert(it->second.donor);
+      if (!it->second.address) tried_[it->second.donor] = now_ms + cfg_.request_timeout_ms;
       it = requests_.erase(it);
       retry = true;
     } else {

@@ -16,6 +16,7 @@
 // - Durable: the state is saved through IpamStore before an allocation is acknowledged and
 //   before donated space is sent, so a crash at any moment loses nothing acknowledged.
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -33,6 +34,11 @@
 namespace weft::ipam {
 
 enum class Severity { kDebug, kInfo, kWarn, kError };
+
+// Free counts are hints for choosing donors: an owner republishes its count only when it moves
+// by an eighth or more, or to or from zero (so most allocations do not change the ring at all,
+// and "no free space" is always exact).
+bool published_free_close(uint64_t published, uint64_t actual);
 
 struct PeerInfo {
   PeerName name = 0;
@@ -215,18 +221,24 @@ class IpamCore : public GossipChannel {
 
   std::vector<Pending> pending_;
   std::map<uint32_t, Request> requests_;
-  std::set<PeerName> tried_;                 // donors that refused or timed out this round
+  // Donors that refused or timed out lately -> until when they are skipped (a round, or one
+  // request timeout, whichever ends first: they may have space again by then).
+  std::map<PeerName, int64_t> tried_;
   std::map<uint32_t, int64_t> claim_retry_;  // address -> not before
   uint32_t next_request_id_ = 1;
 
   std::map<PeerName, ProposalMsg> proposals_;
   std::map<PeerName, int64_t> ring_offered_;  // when we last sent our ring to a proposer
+  std::set<uint64_t> relayed_;                // (source, ring digest) broadcasts relayed already
+  std::deque<uint64_t> relayed_order_;
+  uint64_t rng_ = 0;  // donor choice; seeded from our name (deterministic in the simulator)
   ProposalMsg my_proposal_;
   int64_t next_proposal_at_ = -1;
   std::set<uint16_t> warned_quorums_;
   std::set<std::string> warned_;  // one log line per distinct problem
 
   int64_t publish_at_ = -1;
+  bool free_crossed_zero_ = false;  // set by refresh_free, read by schedule_publish
   int64_t space_retry_at_ = -1;
   int64_t save_at_ = -1;
   std::vector<std::string> conflicts_;

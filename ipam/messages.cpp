@@ -41,6 +41,8 @@ Bytes encode(const Message& m) {
           w.u8(uint8_t(Type::kRefuse));
           w.u32(v.request_id);
           w.u8(uint8_t(v.reason));
+          w.u8(v.ring ? 1 : 0);
+          if (v.ring) v.ring->encode(w);
         }
       },
       m);
@@ -93,7 +95,11 @@ Message decode(ByteView b) {
       uint32_t id = r.u32();
       uint8_t reason = r.u8();
       if (reason > uint8_t(RefuseReason::kNoRing)) throw DecodeError("ipam refuse: bad reason");
-      m = RefuseMsg{id, RefuseReason(reason)};
+      uint8_t has_ring = r.u8();
+      if (has_ring > 1) throw DecodeError("ipam refuse: bad flag");
+      RefuseMsg f{id, RefuseReason(reason), std::nullopt};
+      if (has_ring) f.ring = Ring::decode(r);
+      m = std::move(f);
       break;
     }
     default:

@@ -7,7 +7,7 @@
 //              (empty: it is only announcing that it takes part)
 //   kRequest   unicast: please give me space (any, or the one address given)
 //   kGrant     unicast reply: done; the donor's ring, which shows the new owner
-//   kRefuse    unicast reply: no, and why
+//   kRefuse    unicast reply: no, and why (with the refuser's ring, when it helps)
 #include <cstdint>
 #include <optional>
 #include <variant>
@@ -48,6 +48,9 @@ struct GrantMsg {
 struct RefuseMsg {
   uint32_t request_id = 0;
   RefuseReason reason = RefuseReason::kNoSpace;
+  // The refuser's ring (for kNoSpace and kNotOwner): its exact free counts and any space it gave
+  // to others meanwhile, so the requester asks the right peer next instead of concluding "full".
+  std::optional<Ring> ring;
 };
 
 using Message = std::variant<RingMsg, DigestMsg, ProposalMsg, RequestMsg, GrantMsg, RefuseMsg>;

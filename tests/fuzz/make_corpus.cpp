@@ -384,7 +384,8 @@ void ipam_message() {
   write(t, "grant", framed({encode(RequestMsg{1, std::nullopt}), encode(GrantMsg{1, given})}));
   write(t, "claim",
         framed({encode(RequestMsg{2, *parse_ipv4("10.32.0.3")}),
-                encode(RefuseMsg{2, RefuseReason::kInUse})}));
+                encode(RefuseMsg{2, RefuseReason::kInUse, std::nullopt}),
+                encode(RefuseMsg{3, RefuseReason::kNoSpace, given})}));
   write(t, "proposal",
         framed({encode(ProposalMsg{1, 100, 2, {0x0a, 0x0b}}), encode(DigestMsg{seeded.digest()})}));
 }
