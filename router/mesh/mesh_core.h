@@ -101,8 +101,8 @@ class MeshCore : public GossipSender {
   void send_neighbor(std::string_view channel, PeerName neighbor, ByteView payload) override;
   void send_unicast(std::string_view channel, PeerName dst, ByteView payload) override;
   void broadcast(std::string_view channel, ByteView payload) override;
-  void relay_broadcast(std::string_view channel, PeerName src, PeerName from,
-                       ByteView payload) override;
+  void relay_broadcast(std::string_view channel, PeerName src, PeerName from, ByteView payload,
+                       GossipRelay how) override;
 
   const MeshConfig& config() const { return cfg_; }
   Topology& topology() { return topo_; }
@@ -131,8 +131,8 @@ class MeshCore : public GossipSender {
     bool warned_malformed = false;
   };
   struct Attempt {
-    bool target = false;      // user-given (persisted); otherwise discovered
-    ConnId conn = 0;          // in flight or established
+    bool target = false;  // user-given (persisted); otherwise discovered
+    ConnId conn = 0;      // in flight or established
     int failures = 0;
     int64_t next_try_ms = 0;
     std::optional<PeerName> peer;  // who answered there last time
@@ -152,8 +152,7 @@ class MeshCore : public GossipSender {
   void publish_own(int64_t now_ms);
   void maintain_routes(int64_t now_ms);
   void send_raw(ConnId id, Bytes msg, std::string_view channel, int64_t now_ms);
-  void deliver_gossip(ConnId from_conn, const Conn& from, const MeshMessage& m, size_t size,
-                      int64_t now_ms);
+  void deliver_gossip(const Conn& from, const MeshMessage& m, size_t size, int64_t now_ms);
   GossipChannel* channel(const std::string& name);
   std::string describe(const PeerHello& h) const;
   void log(LogLevel l, const std::string& m) { io_.log(l, m); }

@@ -25,8 +25,12 @@ Topology::Topology(PeerRecord self) : self_(self.name) {
   records_.emplace(self_, std::move(self));
 }
 
-void Topology::digest_add(const PeerRecord& r) { digest_ += record_hash(r); }
-void Topology::digest_remove(const PeerRecord& r) { digest_ -= record_hash(r); }
+void Topology::digest_add(const PeerRecord& r) {
+  digest_ += record_hash(r);
+}
+void Topology::digest_remove(const PeerRecord& r) {
+  digest_ -= record_hash(r);
+}
 
 const PeerRecord* Topology::find(PeerName p) const {
   auto it = records_.find(p);
@@ -180,13 +184,14 @@ std::optional<PeerName> Topology::next_hop(PeerName dst) const {
 
 std::optional<int> Topology::hops(PeerName dst) const {
   auto it = index_.find(dst);
-  if (it == index_.end() || it->second >= static_cast<int>(dist_.size()) ||
-      dist_[it->second] < 0)
+  if (it == index_.end() || it->second >= static_cast<int>(dist_.size()) || dist_[it->second] < 0)
     return std::nullopt;
   return dist_[it->second];
 }
 
-bool Topology::reachable(PeerName p) const { return hops(p).has_value(); }
+bool Topology::reachable(PeerName p) const {
+  return hops(p).has_value();
+}
 
 std::vector<PeerName> Topology::broadcast_children(PeerName src, bool without_tree) {
   std::vector<PeerName> out;
@@ -230,13 +235,51 @@ std::vector<PeerName> Topology::broadcast_children(PeerName src, bool without_tr
   return out;
 }
 
+const Topology::Tree* Topology::tree_through_us(PeerName src) {
+  auto si = index_.find(src);
+  auto mi = index_.find(self_);
+  if (si == index_.end() || mi == index_.end()) return nullptr;
+  const Tree& t = tree_from(si->second);
+  return t.dist[mi->second] < 0 ? nullptr : &t;
+}
+
+std::vector<PeerName> Topology::current_neighbors_but(PeerName src, PeerName from) const {
+  std::vector<PeerName> out;
+  for (const auto& [peer, e] : own().edges)
+    if (peer != src && peer != from && connected(self_, peer)) out.push_back(peer);
+  return out;
+}
+
+std::vector<PeerName> Topology::gossip_children(PeerName src, PeerName from, GossipRelay how) {
+  if (src == self_) return current_neighbors_but(self_, from);
+  const PeerRecord* src_rec = find(src);
+  auto lists = [](const PeerRecord* r, PeerName p) { return r && r->edges.count(p) > 0; };
+  std::vector<PeerName> out = current_neighbors_but(src, from);
+  std::erase_if(out, [&](PeerName p) { return lists(src_rec, p); });
+  if (out.empty()) return out;  // src reaches every neighbour of ours itself
+  if (how == GossipRelay::kAlongTree) {
+    // Answer from the last rebuild even if the view changed since (see the header).
+    if (const Tree* t = tree_through_us(src)) {
+      int me = index_.at(self_);
+      std::vector<PeerName> children;
+      for (int w : adj_[me])
+        if (t->parent[w] == me && names_[w] != from && !lists(src_rec, names_[w]))
+          children.push_back(names_[w]);
+      return children;
+    }
+  }
+  const PeerRecord* from_rec = from == src ? nullptr : find(from);
+  std::erase_if(out, [&](PeerName p) { return lists(from_rec, p); });
+  return out;
+}
+
 std::vector<PeerName> Topology::collect_garbage(int64_t now_ms, int64_t grace_ms) {
   std::vector<PeerName> removed;
   for (auto it = records_.begin(); it != records_.end();) {
     PeerName n = it->first;
     auto ix = index_.find(n);
-    bool known_unreachable = ix != index_.end() && ix->second < static_cast<int>(dist_.size()) &&
-                             dist_[ix->second] < 0;
+    bool known_unreachable =
+        ix != index_.end() && ix->second < static_cast<int>(dist_.size()) && dist_[ix->second] < 0;
     bool unindexed = ix == index_.end();
     auto up = updated_at_.find(n);
     bool old = up == updated_at_.end() || now_ms - up->second >= grace_ms;

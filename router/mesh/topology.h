@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "router/mesh/gossip.h"
 #include "router/mesh/peer_record.h"
 #include "router/wire/topology_message.h"
 
@@ -49,10 +50,23 @@ class Topology {
   std::optional<int> hops(PeerName dst) const;
   bool reachable(PeerName p) const;
   // The neighbours this peer forwards src's broadcasts to (its children in src's tree).
-  // without_tree: for gossip, which drops duplicates by version, a source the last rebuild does
-  // not reach is relayed anyway; data frames have no duplicate check, so for them (false) such a
-  // source gets no relaying until the next rebuild, or frames could circle.
+  // without_tree: a source the last rebuild does not reach is relayed to every neighbour src
+  // does not reach directly. Data frames have no duplicate check, so for them (false) such a
+  // source gets no relaying until the next rebuild, or frames could circle. Gossip uses
+  // gossip_children instead, which relays less.
   std::vector<PeerName> broadcast_children(PeerName src, bool without_tree = true);
+
+  // The neighbours to pass gossip from src on to, received from neighbour `from` (src itself
+  // for a message straight from its source). Gossip is relayed once per version at most, so
+  // unlike data frames it may leave the tree without looping. Leaves out:
+  //  - the neighbours src's current record lists: src sends its own broadcasts to every peer it
+  //    is connected to, and its record lists exactly those (an edge the other end has not
+  //    confirmed yet included, which a tree does not know about);
+  //  - when flooding, the neighbours `from`'s record lists, since `from` floods as well. This is
+  //    a heuristic: when `from` relayed along a tree instead, a peer can miss the message and be
+  //    left to anti-entropy.
+  // Nothing at all when every neighbour of ours is src or listed by src (a dense mesh).
+  std::vector<PeerName> gossip_children(PeerName src, PeerName from, GossipRelay how);
   // Removes records of peers that were unreachable at the last rebuild and have not been updated
   // for grace_ms (a record can arrive a moment before the edge that makes it reachable).
   std::vector<PeerName> collect_garbage(int64_t now_ms, int64_t grace_ms);
@@ -66,6 +80,10 @@ class Topology {
   void digest_remove(const PeerRecord& r);
   void replace(PeerRecord r, int64_t now_ms);
   const Tree& tree_from(int src);
+  // src's tree from the last rebuild, or nullptr when it does not reach us (or src is new).
+  const Tree* tree_through_us(PeerName src);
+  // Our neighbours (edges both ends list, in the current records) but for src and `from`.
+  std::vector<PeerName> current_neighbors_but(PeerName src, PeerName from) const;
   PeerUpdate change_own(const std::function<void(PeerRecord&)>& edit);
 
   PeerName self_;

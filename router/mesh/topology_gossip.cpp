@@ -1,6 +1,7 @@
 #include "router/mesh/topology_gossip.h"
 
 #include <unordered_map>
+#include <unordered_set>
 
 namespace weft {
 
@@ -33,16 +34,30 @@ void TopologyGossip::publish(const PeerUpdate& delta) {
   send_.broadcast(kChannel, b);
 }
 
-bool TopologyGossip::apply_all(const std::vector<PeerUpdate>& updates, PeerName from,
-                               int64_t now_ms, std::vector<const PeerUpdate*>* applied) {
-  bool news = false;
+namespace {
+// Would applying u to cur (our record of the same peer, if any) take edges away?
+bool drops_edges(const PeerRecord* cur, const PeerUpdate& u) {
+  if (!cur) return false;
+  if (!u.is_full()) return !u.removals.empty();
+  if (cur->edges.size() > u.upserts.size()) return true;
+  std::unordered_set<PeerName> kept;
+  for (const auto& [peer, e] : u.upserts) kept.insert(peer);
+  for (const auto& [peer, e] : cur->edges)
+    if (!kept.count(peer)) return true;
+  return false;
+}
+}  // namespace
+
+std::vector<TopologyGossip::Applied> TopologyGossip::apply_all(
+    const std::vector<PeerUpdate>& updates, PeerName from, int64_t now_ms) {
+  std::vector<Applied> applied;
   TopologyMessage req;
   req.kind = TopologyMessage::kRequest;
   for (const PeerUpdate& u : updates) {
+    bool drops = drops_edges(topo_.find(u.name), u);
     switch (topo_.apply(u, now_ms)) {
       case Topology::Applied::kApplied:
-        news = true;
-        if (applied) applied->push_back(&u);
+        applied.push_back({&u, drops});
         break;
       case Topology::Applied::kGap:
         // Not relayed: a peer missing the base would relay every later delta too. Downstream
@@ -56,14 +71,36 @@ bool TopologyGossip::apply_all(const std::vector<PeerUpdate>& updates, PeerName 
     }
   }
   if (!req.request.empty()) send(from, req);
-  if (news) last_news_ms_ = now_ms;
-  return news;
+  if (!applied.empty()) last_news_ms_ = now_ms;
+  return applied;
 }
 
-bool TopologyGossip::on_broadcast(PeerName, PeerName from, ByteView payload, int64_t now_ms) {
+void TopologyGossip::relay(PeerName from, const std::vector<Applied>& applied) {
+  for (const Applied& a : applied) {
+    TopologyMessage one;
+    one.kind = TopologyMessage::kUpdates;
+    one.updates.push_back(*a.update);
+    send_.relay_broadcast(kChannel, a.update->name, from, encode_topology_message(one),
+                          a.drops_edges ? GossipRelay::kFlood : GossipRelay::kAlongTree);
+  }
+}
+
+bool TopologyGossip::on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) {
   TopologyMessage m = decode_topology_message(payload);
   if (m.kind != TopologyMessage::kUpdates) throw DecodeError("unexpected topology broadcast");
-  return apply_all(m.updates, from, now_ms);
+  std::vector<Applied> applied = apply_all(m.updates, from, now_ms);
+  // A record that lost edges usually means a peer left, and trees from the last route
+  // computation may still run through it, so the peers beyond it would miss the news until
+  // anti-entropy finds it, rounds later. Such news is flooded instead (still once per version).
+  bool flood = false;
+  for (const Applied& a : applied) flood = flood || a.drops_edges;
+  if (!flood) return !applied.empty();
+  if (applied.size() == 1 && applied[0].update->name == src) {
+    send_.relay_broadcast(kChannel, src, from, payload, GossipRelay::kFlood);
+  } else {
+    relay(from, applied);  // not what our own peers broadcast: pass on each record by itself
+  }
+  return false;
 }
 
 void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms) {
@@ -72,14 +109,7 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
     case TopologyMessage::kUpdates: {
       // Records that reached us in a neighbour's reply (a join or a repair) are news others
       // may lack too, typically a newcomer's own record: pass each on along its owner's tree.
-      std::vector<const PeerUpdate*> applied;
-      apply_all(m.updates, from, now_ms, &applied);
-      for (const PeerUpdate* u : applied) {
-        TopologyMessage one;
-        one.kind = TopologyMessage::kUpdates;
-        one.updates.push_back(*u);
-        send_.relay_broadcast(kChannel, u->name, from, encode_topology_message(one));
-      }
+      relay(from, apply_all(m.updates, from, now_ms));
       return;
     }
     case TopologyMessage::kDigest:
@@ -117,8 +147,12 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
   }
 }
 
-void TopologyGossip::on_neighbor_up(PeerName peer, int64_t) { send_summary(peer, TopologyMessage::kJoin); }
+void TopologyGossip::on_neighbor_up(PeerName peer, int64_t) {
+  send_summary(peer, TopologyMessage::kJoin);
+}
 
-void TopologyGossip::on_gossip_tick(PeerName neighbor, int64_t) { send_digest(neighbor); }
+void TopologyGossip::on_gossip_tick(PeerName neighbor, int64_t) {
+  send_digest(neighbor);
+}
 
 }  // namespace weft

@@ -29,9 +29,15 @@ class TopologyGossip : public GossipChannel {
   uint64_t gaps() const { return gaps_; }
 
  private:
-  // Applies updates; returns whether any was new. Asks `from` for full records on gaps.
-  bool apply_all(const std::vector<PeerUpdate>& updates, PeerName from, int64_t now_ms,
-                 std::vector<const PeerUpdate*>* applied = nullptr);
+  struct Applied {
+    const PeerUpdate* update;
+    bool drops_edges;  // the record lost edges: relay it by flooding (see on_broadcast)
+  };
+  // Applies updates; returns those that were new. Asks `from` for full records on gaps.
+  std::vector<Applied> apply_all(const std::vector<PeerUpdate>& updates, PeerName from,
+                                 int64_t now_ms);
+  // Passes each applied record on as if its owner had broadcast it.
+  void relay(PeerName from, const std::vector<Applied>& applied);
   void send(PeerName to, const TopologyMessage& m);
   void send_digest(PeerName to);
   void send_summary(PeerName to, TopologyMessage::Mode mode);

@@ -1,8 +1,8 @@
 // decode_topology_message on arbitrary bytes, then everything a peer does with a decoded message:
 // apply the updates to a Topology (self 0x0a, which starts connected to 0x0b and 0x0c), connect to
 // some of the peers named, rebuild, and query routes, broadcast trees and GC, checking the
-// invariants the mesh core relies on. Summary entries become bare records so that they reach the
-// topology too.
+// invariants the mesh core relies on (gossip relays included). Summary entries become bare
+// records so that they reach the topology too.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -50,6 +50,21 @@ void check_routes(Topology& t) {
       for (PeerName c : children) {
         require(c != name && c != kSelf);
         require(t.connected(kSelf, c));
+      }
+      // Gossip relays: only to current neighbours, never back to src or the sender, never to a
+      // neighbour src lists (src sends there itself).
+      const PeerRecord* src_rec = t.find(name);
+      for (PeerName from : {name, PeerName(0x0b)}) {
+        auto along = t.gossip_children(name, from, GossipRelay::kAlongTree);
+        auto flood = t.gossip_children(name, from, GossipRelay::kFlood);
+        for (const auto* relay : {&along, &flood}) {
+          require(std::set<PeerName>(relay->begin(), relay->end()).size() == relay->size());
+          for (PeerName c : *relay) {
+            require(c != name && c != from && c != kSelf);
+            require(t.connected(kSelf, c));
+            require(!src_rec || !src_rec->edges.count(c));
+          }
+        }
       }
     }
   }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -68,6 +69,49 @@ struct Graph {
     return t;
   }
 };
+
+Graph with_edges(std::vector<std::pair<PeerName, PeerName>> edges) {
+  Graph g;
+  for (auto [a, b] : edges) g.add(a, b);
+  return g;
+}
+
+// A random connected graph: a random spanning tree plus extra_per_peer * n random edges. Its
+// peers get random 48-bit names (returned in `names`), so name order is unrelated to how the
+// graph was grown.
+Graph random_connected(size_t n, size_t extra_per_peer, std::mt19937_64& rng,
+                       std::vector<PeerName>& names) {
+  std::set<PeerName> used;
+  while (names.size() < n) {
+    PeerName p = rng() & weft::kPeerNameMask;
+    if (p != 0 && used.insert(p).second) names.push_back(p);
+  }
+  Graph g;
+  for (size_t i = 1; i < n; ++i) g.add(names[i], names[rng() % i]);
+  for (size_t k = 0; k < extra_per_peer * n; ++k) {
+    PeerName a = names[rng() % n], b = names[rng() % n];
+    if (a != b) g.add(a, b);
+  }
+  return g;
+}
+
+// Calls check(graph, names, rng) on random connected graphs of every size and density given,
+// for seeds 1..seeds.
+void for_random_graphs(
+    std::vector<size_t> sizes, std::vector<size_t> extras_per_peer, uint32_t seeds,
+    const std::function<void(Graph&, const std::vector<PeerName>&, std::mt19937_64&)>& check) {
+  for (uint32_t seed = 1; seed <= seeds; ++seed)
+    for (size_t n : sizes)
+      for (size_t extra_per_peer : extras_per_peer) {
+        CAPTURE(seed);
+        CAPTURE(n);
+        CAPTURE(extra_per_peer);
+        std::mt19937_64 rng(seed * 1000 + n * 10 + extra_per_peer);
+        std::vector<PeerName> names;
+        Graph g = random_connected(n, extra_per_peer, rng, names);
+        check(g, names, rng);
+      }
+}
 
 Graph line(std::vector<PeerName> names) {
   Graph g;
@@ -360,51 +404,32 @@ TEST_CASE("broadcast children on a star") {
 }
 
 TEST_CASE("broadcast trees on random connected graphs reach every peer exactly once") {
-  for (uint32_t seed = 1; seed <= 6; ++seed) {
-    for (size_t n : {size_t(2), size_t(12), size_t(40)}) {
-      for (size_t extra_per_peer : {size_t(0), size_t(1), size_t(4)}) {
-        CAPTURE(seed);
-        CAPTURE(n);
-        CAPTURE(extra_per_peer);
-        std::mt19937_64 rng(seed * 1000 + n * 10 + extra_per_peer);
-        // Random 48-bit names, so name order is unrelated to how the graph was grown.
-        std::vector<PeerName> names;
-        std::set<PeerName> used;
-        while (names.size() < n) {
-          PeerName p = rng() & weft::kPeerNameMask;
-          if (p != 0 && used.insert(p).second) names.push_back(p);
-        }
-        Graph g;
-        for (size_t i = 1; i < n; ++i) g.add(names[i], names[rng() % i]);  // a spanning tree
-        for (size_t k = 0; k < extra_per_peer * n; ++k) {
-          PeerName a = names[rng() % n], b = names[rng() % n];
-          if (a != b) g.add(a, b);
-        }
-        std::map<PeerName, std::unique_ptr<Topology>> views;
-        for (PeerName p : names) views[p] = g.view(p);
+  auto check = [](Graph& g, const std::vector<PeerName>& names, std::mt19937_64&) {
+    size_t n = names.size();
+    std::map<PeerName, std::unique_ptr<Topology>> views;
+    for (PeerName p : names) views[p] = g.view(p);
 
-        for (PeerName src : names) {
-          CAPTURE(src);
-          std::map<PeerName, int> received;
-          std::vector<PeerName> frontier{src};
-          size_t deliveries = 0;
-          while (!frontier.empty()) {
-            PeerName at = frontier.back();
-            frontier.pop_back();
-            for (PeerName child : views[at]->broadcast_children(src)) {
-              CHECK(g.edge(at, child));  // only along real connections
-              ++deliveries;
-              if (++received[child] == 1) frontier.push_back(child);
-            }
-          }
-          CHECK(received.count(src) == 0);  // never echoed back to the source
-          CHECK(deliveries == n - 1);       // a tree: no duplicates
-          for (PeerName p : names)
-            if (p != src) CHECK(received[p] == 1);
+    for (PeerName src : names) {
+      CAPTURE(src);
+      std::map<PeerName, int> received;
+      std::vector<PeerName> frontier{src};
+      size_t deliveries = 0;
+      while (!frontier.empty()) {
+        PeerName at = frontier.back();
+        frontier.pop_back();
+        for (PeerName child : views[at]->broadcast_children(src)) {
+          CHECK(g.edge(at, child));  // only along real connections
+          ++deliveries;
+          if (++received[child] == 1) frontier.push_back(child);
         }
       }
+      CHECK(received.count(src) == 0);  // never echoed back to the source
+      CHECK(deliveries == n - 1);       // a tree: no duplicates
+      for (PeerName p : names)
+        if (p != src) CHECK(received[p] == 1);
     }
-  }
+  };
+  for_random_graphs({2, 12, 40}, {0, 1, 4}, 6, check);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,4 +478,102 @@ TEST_CASE("collect_garbage spares a record that arrived after the last rebuild u
   t.rebuild();
   CHECK(t.reachable(2));
   CHECK(t.collect_garbage(10'000 + 10 * grace, grace).empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// gossip relays (gossip_children): fewer copies than a tree, and floods where trees are stale
+
+TEST_CASE("gossip_children leaves out the neighbours src's record lists, confirmed or not") {
+  // 1 lists 3, but 3's record does not list 1 yet: the tree reaches 3 through 2, yet 1 sends
+  // its broadcasts to every connection it has, 3 included.
+  Graph g = line({1, 2, 3});
+  g.one_way(1, 3);
+  auto v2 = g.view(2);
+  CHECK(v2->broadcast_children(1) == std::vector<PeerName>{3});
+  CHECK(v2->gossip_children(1, 1, weft::GossipRelay::kAlongTree).empty());
+  CHECK(v2->gossip_children(1, 1, weft::GossipRelay::kFlood).empty());
+  // A source that lists nobody we know: the tree as usual.
+  CHECK(v2->gossip_children(3, 3, weft::GossipRelay::kAlongTree) == std::vector<PeerName>{1});
+}
+
+TEST_CASE("gossip_children: nothing when src reaches every neighbour of ours itself") {
+  Graph g;
+  for (PeerName a = 1; a <= 5; ++a)
+    for (PeerName b = a + 1; b <= 5; ++b) g.add(a, b);
+  auto v3 = g.view(3);
+  for (PeerName src : {1, 2, 4, 5}) {
+    CHECK(v3->gossip_children(src, src, weft::GossipRelay::kAlongTree).empty());
+    CHECK(v3->gossip_children(src, src, weft::GossipRelay::kFlood).empty());
+  }
+  CHECK(sorted(v3->gossip_children(3, 0, weft::GossipRelay::kAlongTree)) ==
+        std::vector<PeerName>{1, 2, 4, 5});
+}
+
+TEST_CASE("gossip_children floods past the tree, but not to the sender's own neighbours") {
+  // A square 1-2-3-4-1. In 2's tree, 4 hangs below 1 (the lower name), so 3 has no children
+  // along the tree; flooding, 3 passes 2's news to 4 as well.
+  Graph g = with_edges({{1, 2}, {2, 3}, {3, 4}, {4, 1}});
+  auto v3 = g.view(3);
+  CHECK(v3->gossip_children(2, 2, weft::GossipRelay::kAlongTree).empty());
+  CHECK(v3->gossip_children(2, 2, weft::GossipRelay::kFlood) == std::vector<PeerName>{4});
+  // From 4 (say the news reached 4 first): 4 floods too and reaches its own neighbours, so 3
+  // leaves them out: nobody left.
+  CHECK(v3->gossip_children(2, 4, weft::GossipRelay::kFlood).empty());
+
+  // A source the last rebuild does not know (a newcomer, 9, connected to 1): flooded whatever
+  // the mode, minus the neighbours of the peer it came from.
+  Graph h = with_edges({{1, 2}, {2, 3}, {1, 3}, {2, 4}});
+  auto v2 = h.view(2);
+  REQUIRE(v2->apply(weft::full_update(rec(9, 2, {1})), 0) == Applied::kApplied);
+  CHECK(v2->gossip_children(9, 1, weft::GossipRelay::kAlongTree) == std::vector<PeerName>{4});
+  CHECK(sorted(v2->gossip_children(9, 9, weft::GossipRelay::kAlongTree)) ==
+        std::vector<PeerName>{3, 4});
+}
+
+TEST_CASE(
+    "a flooded removal reaches every peer while every tree still runs through the gone peer") {
+  // Random connected graphs; a peer `gone` stops and one of its neighbours, src, publishes a
+  // record without it. Every view still has the routes of before (no rebuild yet) and has
+  // applied src's new record when relaying. Everyone but `gone` must get the news.
+  auto check = [](Graph& g, const std::vector<PeerName>& names, std::mt19937_64& rng) {
+    size_t n = names.size();
+    PeerName gone = names[rng() % n];
+    std::vector<PeerName> srcs(g.lists[gone].begin(), g.lists[gone].end());
+    PeerName src = srcs[rng() % srcs.size()];
+    // Without `gone`, is the rest still connected? (Otherwise some peers cannot
+    // be reached.)
+    std::set<PeerName> reach{src};
+    std::vector<PeerName> todo{src};
+    while (!todo.empty()) {
+      PeerName p = todo.back();
+      todo.pop_back();
+      for (PeerName q : g.lists[p])
+        if (q != gone && reach.insert(q).second) todo.push_back(q);
+    }
+    if (reach.size() != n - 1) return;
+
+    std::map<PeerName, std::unique_ptr<Topology>> views;
+    for (PeerName p : names) views[p] = g.view(p);
+    PeerRecord before = g.record(src);
+    PeerRecord after = before;
+    after.version = 2;
+    after.edges.erase(gone);
+    PeerUpdate removal = weft::delta_update(before, after);
+    std::set<PeerName> got{src};
+    std::vector<std::pair<PeerName, PeerName>> wire;  // (from, to)
+    for (const auto& [peer, e] : after.edges) wire.emplace_back(src, peer);
+    while (!wire.empty()) {
+      auto [from, to] = wire.back();
+      wire.pop_back();
+      if (to == gone || !got.insert(to).second) continue;  // relayed once, when news
+      Topology& v = *views[to];
+      REQUIRE(v.apply(removal, 1) == Applied::kApplied);
+      for (PeerName c : v.gossip_children(src, from, weft::GossipRelay::kFlood)) {
+        CHECK(g.edge(to, c));
+        wire.emplace_back(to, c);
+      }
+    }
+    CHECK(got.size() == n - 1);
+  };
+  for_random_graphs({12, 40}, {0, 1, 2}, 8, check);
 }
