@@ -449,7 +449,7 @@ void MeshCore::maintain_routes(int64_t now_ms) {
     ++metrics_.route_recomputations;
     rebuilt = true;
   }
-  std::vector<PeerName> gone = topo_.collect_garbage(now_ms, cfg_.gc_grace_ms);
+  std::vector<PeerName> gone = topo_.collect_garbage(now_ms, cfg_.gc_grace_ms, cfg_.tombstone_ms);
   if (!gone.empty()) {
     metrics_.peers_collected += gone.size();
     std::unordered_map<PeerName, bool> gone_set;

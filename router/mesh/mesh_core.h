@@ -56,6 +56,10 @@ struct MeshConfig {
   // join into a full mesh makes dozens) costs one message per neighbour, not one per change.
   int64_t publish_delay_ms = 250;  // coalesces bursts of topology changes into one recomputation
   int64_t gc_grace_ms = 3000;
+  // How long a collected peer's record is refused at the version collected (unless a record we
+  // hold lists that peer again): copies of it from peers that have not collected it yet would
+  // otherwise bring it back, over and over. Several gossip rounds, for those copies to die out.
+  int64_t tombstone_ms = 60'000;
   int64_t backoff_min_ms = 1000;
   int64_t backoff_max_ms = 30000;
   uint16_t default_port = 6783;
@@ -108,6 +112,7 @@ class MeshCore : public GossipSender {
   Topology& topology() { return topo_; }
   const Topology& topology() const { return topo_; }
   const MeshMetrics& metrics() const { return metrics_; }
+  const TopologyGossip& topology_gossip() const { return topo_gossip_; }
   std::vector<ConnectionStatus> connection_statuses() const;
   std::vector<PeerName> neighbors() const;
   bool is_connected_to(PeerName p) const { return by_peer_.count(p) > 0; }

@@ -7,15 +7,9 @@
 namespace weft {
 
 namespace {
-// splitmix64 finaliser: a well-mixed 64-bit hash of a record's identity and version.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+// A well-mixed 64-bit hash of a record's identity and version.
 uint64_t record_hash(const PeerRecord& r) {
-  return mix(r.name ^ mix(r.incarnation ^ mix(r.version)));
+  return mix64(r.name ^ mix64(r.incarnation ^ mix64(r.version)));
 }
 }  // namespace
 
@@ -26,10 +20,14 @@ Topology::Topology(PeerRecord self) : self_(self.name) {
 }
 
 void Topology::digest_add(const PeerRecord& r) {
-  digest_ += record_hash(r);
+  uint64_t h = record_hash(r);
+  digest_ += h;
+  buckets_[digest_bucket(r.name)] += h;
 }
 void Topology::digest_remove(const PeerRecord& r) {
-  digest_ -= record_hash(r);
+  uint64_t h = record_hash(r);
+  digest_ -= h;
+  buckets_[digest_bucket(r.name)] -= h;
 }
 
 const PeerRecord* Topology::find(PeerName p) const {
@@ -58,6 +56,7 @@ Topology::Applied Topology::apply(const PeerUpdate& u, int64_t now_ms) {
   const PeerRecord* cur = find(u.name);
   if (cur && !newer(u.incarnation, u.version, cur->incarnation, cur->version))
     return Applied::kStale;
+  if (!cur && buried(u)) return Applied::kBuried;
   PeerRecord next;
   if (u.is_full()) {
     next.edges.insert(u.upserts.begin(), u.upserts.end());
@@ -74,7 +73,19 @@ Topology::Applied Topology::apply(const PeerUpdate& u, int64_t now_ms) {
   next.version = u.version;
   next.port = u.port;
   replace(std::move(next), now_ms);
+  tombstones_.erase(u.name);
   return Applied::kApplied;
+}
+
+bool Topology::buried(const PeerUpdate& u) const {
+  auto t = tombstones_.find(u.name);
+  if (t == tombstones_.end() ||
+      newer(u.incarnation, u.version, t->second.incarnation, t->second.version))
+    return false;
+  // Someone connected to it again (perhaps what made it unreachable for us was elsewhere).
+  for (const auto& [name, r] : records_)
+    if (r.edges.count(u.name)) return false;
+  return true;
 }
 
 PeerUpdate Topology::change_own(const std::function<void(PeerRecord&)>& edit) {
@@ -95,11 +106,18 @@ PeerUpdate Topology::remove_own_edge(PeerName peer) {
   return change_own([&](PeerRecord& r) { r.edges.erase(peer); });
 }
 
-std::vector<SummaryEntry> Topology::summary() const {
+std::vector<SummaryEntry> Topology::summary(uint64_t buckets) const {
   std::vector<SummaryEntry> s;
-  s.reserve(records_.size());
-  for (const auto& [n, r] : records_) s.push_back({n, r.incarnation, r.version});
+  for (const auto& [n, r] : records_)
+    if (in_buckets(n, buckets)) s.push_back({n, r.incarnation, r.version});
   return s;
+}
+
+uint64_t Topology::differing_buckets(const std::vector<uint64_t>& theirs) const {
+  uint64_t mask = 0;
+  for (int b = 0; b < kDigestBuckets; ++b)
+    if (static_cast<size_t>(b) >= theirs.size() || theirs[b] != buckets_[b]) mask |= 1ull << b;
+  return mask;
 }
 
 void Topology::rebuild() {
@@ -245,8 +263,11 @@ const Topology::Tree* Topology::tree_through_us(PeerName src) {
 
 std::vector<PeerName> Topology::current_neighbors_but(PeerName src, PeerName from) const {
   std::vector<PeerName> out;
-  for (const auto& [peer, e] : own().edges)
-    if (peer != src && peer != from && connected(self_, peer)) out.push_back(peer);
+  for (const auto& [peer, e] : own().edges) {
+    if (peer == src || peer == from) continue;
+    const PeerRecord* r = find(peer);
+    if (r && r->edges.count(self_)) out.push_back(peer);  // connected(self_, peer)
+  }
   return out;
 }
 
@@ -273,7 +294,10 @@ std::vector<PeerName> Topology::gossip_children(PeerName src, PeerName from, Gos
   return out;
 }
 
-std::vector<PeerName> Topology::collect_garbage(int64_t now_ms, int64_t grace_ms) {
+std::vector<PeerName> Topology::collect_garbage(int64_t now_ms, int64_t grace_ms,
+                                                int64_t tombstone_ms) {
+  std::erase_if(tombstones_,
+                [&](const auto& t) { return now_ms - t.second.collected_ms >= tombstone_ms; });
   std::vector<PeerName> removed;
   for (auto it = records_.begin(); it != records_.end();) {
     PeerName n = it->first;
@@ -286,6 +310,7 @@ std::vector<PeerName> Topology::collect_garbage(int64_t now_ms, int64_t grace_ms
     if (n != self_ && (known_unreachable || unindexed) && old) {
       digest_remove(it->second);
       updated_at_.erase(n);
+      tombstones_[n] = {it->second.incarnation, it->second.version, now_ms};
       removed.push_back(n);
       it = records_.erase(it);
       dirty_ = true;

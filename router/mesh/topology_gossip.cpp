@@ -18,12 +18,20 @@ void TopologyGossip::send_digest(PeerName to) {
   send(to, m);
 }
 
-void TopologyGossip::send_summary(PeerName to, TopologyMessage::Mode mode) {
+void TopologyGossip::send_summary(PeerName to, TopologyMessage::Mode mode, uint64_t buckets) {
   TopologyMessage s;
   s.kind = TopologyMessage::kSummary;
-  s.summary = topo_.summary();
+  s.summary = topo_.summary(buckets);
   s.mode = mode;
+  s.buckets = buckets;
   send(to, s);
+}
+
+void TopologyGossip::send_bucket_digests(PeerName to) {
+  TopologyMessage m;
+  m.kind = TopologyMessage::kBuckets;
+  m.bucket_digests.assign(topo_.bucket_digests().begin(), topo_.bucket_digests().end());
+  send(to, m);
 }
 
 void TopologyGossip::publish(const PeerUpdate& delta) {
@@ -53,6 +61,7 @@ std::vector<TopologyGossip::Applied> TopologyGossip::apply_all(
   std::vector<Applied> applied;
   TopologyMessage req;
   req.kind = TopologyMessage::kRequest;
+  std::vector<const PeerUpdate*> buried;
   for (const PeerUpdate& u : updates) {
     bool drops = drops_edges(topo_.find(u.name), u);
     switch (topo_.apply(u, now_ms)) {
@@ -65,10 +74,21 @@ std::vector<TopologyGossip::Applied> TopologyGossip::apply_all(
         ++gaps_;
         req.request.push_back(u.name);
         break;
+      case Topology::Applied::kBuried:
+        buried.push_back(&u);
+        break;
       case Topology::Applied::kStale:
       case Topology::Applied::kRejected:
         break;
     }
+  }
+  // Replies list records in name order, so one that lists a buried peer again (making it news)
+  // may come after it in the same message.
+  for (const PeerUpdate* u : buried) {
+    if (topo_.apply(*u, now_ms) == Topology::Applied::kApplied)
+      applied.push_back({u, false});
+    else
+      ++buried_;
   }
   if (!req.request.empty()) send(from, req);
   if (!applied.empty()) last_news_ms_ = now_ms;
@@ -114,7 +134,12 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
     }
     case TopologyMessage::kDigest:
       if (m.digest != topo_.digest() && now_ms - last_news_ms_ >= kSettleMs)
-        send_summary(from, TopologyMessage::kRepair);
+        send_bucket_digests(from);
+      return;
+    case TopologyMessage::kBuckets:
+      // Only the buckets that differ are summarised: a repair costs O(difference), not O(peers).
+      if (uint64_t differ = topo_.differing_buckets(m.bucket_digests))
+        send_summary(from, TopologyMessage::kRepair, differ);
       return;
     case TopologyMessage::kSummary: {
       std::unordered_map<PeerName, const SummaryEntry*> theirs;
@@ -122,6 +147,7 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
       TopologyMessage upd;
       upd.kind = TopologyMessage::kUpdates;
       for (const auto& [name, rec] : topo_.records()) {
+        if (!Topology::in_buckets(name, m.buckets)) continue;  // not compared this time
         // A peer unreachable in our view is on its way out (garbage collection): passing its
         // record on would resurrect it where it was already forgotten, over and over.
         if (name != topo_.self() && !topo_.reachable(name)) continue;
@@ -133,7 +159,8 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
           upd.updates.push_back(full_update(rec));
       }
       if (!upd.updates.empty()) send(from, upd);
-      if (m.mode == TopologyMessage::kRepair) send_summary(from, TopologyMessage::kRepairReply);
+      if (m.mode == TopologyMessage::kRepair)
+        send_summary(from, TopologyMessage::kRepairReply, m.buckets);
       return;
     }
     case TopologyMessage::kRequest: {
@@ -148,7 +175,7 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
 }
 
 void TopologyGossip::on_neighbor_up(PeerName peer, int64_t) {
-  send_summary(peer, TopologyMessage::kJoin);
+  send_summary(peer, TopologyMessage::kJoin, kAllBuckets);
 }
 
 void TopologyGossip::on_gossip_tick(PeerName neighbor, int64_t) {

@@ -1,8 +1,9 @@
 #pragma once
 // The "topology" gossip channel. A peer broadcasts the delta of its own record whenever its
 // connections change (O(change) bytes, relayed once to each peer along its broadcast tree).
-// Anti-entropy repairs anything missed: neighbours compare an O(1) digest of their views, and
-// only when the digests differ exchange a summary and then just the records that differ.
+// Anti-entropy repairs anything missed: neighbours compare an O(1) digest of their views; only
+// when the digests differ, per-bucket digests (64 buckets of names); then summaries of the
+// buckets that differ, and just the records that differ.
 #include "router/mesh/gossip.h"
 #include "router/mesh/topology.h"
 
@@ -27,6 +28,8 @@ class TopologyGossip : public GossipChannel {
   void on_gossip_tick(PeerName neighbor, int64_t now_ms) override;
 
   uint64_t gaps() const { return gaps_; }
+  // Records of recently collected peers refused (Topology::Applied::kBuried).
+  uint64_t buried() const { return buried_; }
 
  private:
   struct Applied {
@@ -40,11 +43,13 @@ class TopologyGossip : public GossipChannel {
   void relay(PeerName from, const std::vector<Applied>& applied);
   void send(PeerName to, const TopologyMessage& m);
   void send_digest(PeerName to);
-  void send_summary(PeerName to, TopologyMessage::Mode mode);
+  void send_summary(PeerName to, TopologyMessage::Mode mode, uint64_t buckets);
+  void send_bucket_digests(PeerName to);
 
   Topology& topo_;
   GossipSender& send_;
   uint64_t gaps_ = 0;
+  uint64_t buried_ = 0;
   int64_t last_news_ms_ = -1'000'000;
 };
 

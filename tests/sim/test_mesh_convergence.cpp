@@ -47,6 +47,17 @@ void grow(SimNetwork& net, int n, std::mt19937_64& rng) {
   }
 }
 
+// Sparse mesh as in the benchmark: no discovery, each peer dials up to 3 random earlier peers.
+void grow_sparse(SimNetwork& net, int n, std::mt19937_64& rng) {
+  for (int i = 0; i < n; ++i) {
+    int existing = static_cast<int>(net.size());
+    std::vector<int> t;
+    for (int k = 0; k < std::min(3, existing); ++k)
+      t.push_back(std::uniform_int_distribution<int>(0, existing - 1)(rng));
+    net.add_peer(t);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a handful of peers form a full mesh and agree on the topology") {
@@ -223,6 +234,35 @@ TEST_CASE("a sparse mesh converges quickly after a join and after a leave (no re
   for (int i : net.alive_peers()) CHECK(net.core(i).topology().find(net.name(n / 2)) == nullptr);
 }
 
+TEST_CASE("a crashed peer, once collected everywhere, never comes back") {
+  // A crash is noticed by each neighbour on its own (missed heartbeats), so the removals and the
+  // collections are spread over seconds, while repairs still carry the record around.
+  SimOptions o = options(79);
+  o.discovery = false;
+  SimNetwork net(o);
+  std::mt19937_64 rng(79);
+  const int n = std::min(scale(), 100);
+  grow_sparse(net, n, rng);
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 60'000));
+  net.run_for(5000);
+  int victim = n / 3;
+  PeerName gone = net.name(victim);
+  auto holders = [&] {
+    int h = 0;
+    for (int i : net.alive_peers()) h += net.core(i).topology().find(gone) != nullptr;
+    return h;
+  };
+  int64_t t0 = net.now();
+  net.crash_peer(victim);
+  REQUIRE(net.run_until([&] { return holders() == 0; }, 60'000, 10));
+  MESSAGE("collected everywhere " << net.now() - t0 << " ms after the crash");
+  CHECK_FALSE(net.run_until([&] { return holders() > 0; }, 30'000, 10));
+  CHECK(net.views_agree());
+  uint64_t buried = 0;
+  for (int i : net.alive_peers()) buried += net.core(i).topology_gossip().buried();
+  MESSAGE(buried << " copies of collected records refused");
+}
+
 namespace {
 // A module's gossip channel that records what reaches it.
 struct RecordingChannel : GossipChannel {
@@ -312,17 +352,6 @@ struct EventTraffic {
   }
   uint64_t repairs() const { return by_kind[kSummaryRepair]; }
 };
-
-// Sparse mesh as in the benchmark: no discovery, each peer dials up to 3 random earlier peers.
-void grow_sparse(SimNetwork& net, int n, std::mt19937_64& rng) {
-  for (int i = 0; i < n; ++i) {
-    int existing = static_cast<int>(net.size());
-    std::vector<int> t;
-    for (int k = 0; k < std::min(3, existing); ++k)
-      t.push_back(std::uniform_int_distribution<int>(0, existing - 1)(rng));
-    net.add_peer(t);
-  }
-}
 
 // Would the live peers other than `victim` still be connected without it (in peer 0's view)?
 bool connected_without(SimNetwork& net, int victim) {

@@ -12,6 +12,7 @@ const char* const kKindName[kKinds] = {"heartbeat",
                                        "summary (join)",
                                        "summary (repair)",
                                        "summary (repair reply)",
+                                       "bucket digests",
                                        "request",
                                        "close",
                                        "other"};
@@ -40,6 +41,8 @@ Kind classify(ByteView m) {
     }
     case TopologyMessage::kRequest:
       return kRequest;
+    case TopologyMessage::kBuckets:
+      return kBucketDigests;
     default:
       return kOther;
   }

@@ -13,6 +13,7 @@ enum Kind {
   kSummaryJoin,
   kSummaryRepair,
   kSummaryRepairReply,
+  kBucketDigests,
   kRequest,
   kClose,
   kOther,
