@@ -6,6 +6,7 @@
 // Delivery is best effort (a connection can drop a message), so every channel must converge by
 // periodic anti-entropy (on_gossip_tick) rather than rely on each broadcast arriving.
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/peer_name.h"
@@ -33,6 +34,11 @@ class GossipSender {
   // anti-entropy still converges.
   virtual void relay_broadcast(std::string_view, PeerName /*src*/, PeerName /*from*/, ByteView,
                                GossipRelay) {}
+  // The neighbours relay_broadcast would pass news about src on to, for a channel that batches
+  // news about many sources into one neighbour message per neighbour instead. Default: none.
+  virtual std::vector<PeerName> relay_targets(PeerName /*src*/, PeerName /*from*/, GossipRelay) {
+    return {};
+  }
 };
 
 class GossipChannel {

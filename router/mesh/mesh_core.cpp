@@ -424,17 +424,20 @@ void MeshCore::publish_own(int64_t now_ms) {
   published_ = topo_.own();
 }
 
+std::vector<PeerName> MeshCore::relay_targets(PeerName src, PeerName from, GossipRelay how) {
+  std::vector<PeerName> out;
+  if (src == cfg_.self.name) return out;  // our own broadcast came back: a stale tree
+  for (PeerName child : topo_.gossip_children(src, from, how))
+    if (child != from && child != src && by_peer_.count(child)) out.push_back(child);
+  return out;
+}
+
 void MeshCore::relay_broadcast(std::string_view channel, PeerName src, PeerName from,
                                ByteView payload, GossipRelay how) {
-  if (src == cfg_.self.name) return;  // our own broadcast came back: a stale tree
-  std::vector<PeerName> children = topo_.gossip_children(src, from, how);
+  std::vector<PeerName> children = relay_targets(src, from, how);
   if (children.empty()) return;
   Bytes b = encode_gossip_broadcast(channel, src, payload);
-  for (PeerName child : children) {
-    if (child == from || child == src) continue;
-    auto bp = by_peer_.find(child);
-    if (bp != by_peer_.end()) send_raw(bp->second, b, channel, now_ms_);
-  }
+  for (PeerName child : children) send_raw(by_peer_.at(child), b, channel, now_ms_);
 }
 
 void MeshCore::after_topology_change(int64_t now_ms) {

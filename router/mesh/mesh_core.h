@@ -107,6 +107,7 @@ class MeshCore : public GossipSender {
   void broadcast(std::string_view channel, ByteView payload) override;
   void relay_broadcast(std::string_view channel, PeerName src, PeerName from, ByteView payload,
                        GossipRelay how) override;
+  std::vector<PeerName> relay_targets(PeerName src, PeerName from, GossipRelay how) override;
 
   const MeshConfig& config() const { return cfg_; }
   Topology& topology() { return topo_; }

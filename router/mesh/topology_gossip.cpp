@@ -1,5 +1,6 @@
 #include "router/mesh/topology_gossip.h"
 
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -96,13 +97,19 @@ std::vector<TopologyGossip::Applied> TopologyGossip::apply_all(
 }
 
 void TopologyGossip::relay(PeerName from, const std::vector<Applied>& applied) {
+  // Each record goes where a broadcast of it would, but all the records bound for one neighbour
+  // travel in one neighbour message (which the neighbour relays the same way): a heal makes
+  // hundreds of records news at once, and one message per record and link was most of its cost.
+  std::map<PeerName, TopologyMessage> batches;
   for (const Applied& a : applied) {
-    TopologyMessage one;
-    one.kind = TopologyMessage::kUpdates;
-    one.updates.push_back(*a.update);
-    send_.relay_broadcast(kChannel, a.update->name, from, encode_topology_message(one),
-                          a.drops_edges ? GossipRelay::kFlood : GossipRelay::kAlongTree);
+    GossipRelay how = a.drops_edges ? GossipRelay::kFlood : GossipRelay::kAlongTree;
+    for (PeerName to : send_.relay_targets(a.update->name, from, how)) {
+      TopologyMessage& m = batches[to];
+      m.kind = TopologyMessage::kUpdates;
+      m.updates.push_back(*a.update);
+    }
   }
+  for (const auto& [to, m] : batches) send(to, m);
 }
 
 bool TopologyGossip::on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) {
@@ -118,7 +125,7 @@ bool TopologyGossip::on_broadcast(PeerName src, PeerName from, ByteView payload,
   if (applied.size() == 1 && applied[0].update->name == src) {
     send_.relay_broadcast(kChannel, src, from, payload, GossipRelay::kFlood);
   } else {
-    relay(from, applied);  // not what our own peers broadcast: pass on each record by itself
+    relay(from, applied);  // not one peer's own broadcast: each record goes its own way
   }
   return false;
 }

@@ -39,7 +39,8 @@ class TopologyGossip : public GossipChannel {
   // Applies updates; returns those that were new. Asks `from` for full records on gaps.
   std::vector<Applied> apply_all(const std::vector<PeerUpdate>& updates, PeerName from,
                                  int64_t now_ms);
-  // Passes each applied record on as if its owner had broadcast it.
+  // Passes each applied record on where its owner's broadcast would go, in one neighbour
+  // message per neighbour.
   void relay(PeerName from, const std::vector<Applied>& applied);
   void send(PeerName to, const TopologyMessage& m);
   void send_digest(PeerName to);

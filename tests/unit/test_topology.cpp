@@ -668,7 +668,7 @@ TEST_CASE("a collected record is buried: refused at the version collected, for a
 namespace {
 // Records what TopologyGossip sends; no routing.
 struct CapturingSender : weft::GossipSender {
-  std::vector<PeerName> relayed;  // src of each relay_broadcast
+  std::vector<PeerName> relayed;  // src of each relay_broadcast or relay_targets
   int neighbor_messages = 0;
   void send_neighbor(std::string_view, PeerName, weft::ByteView) override { ++neighbor_messages; }
   void send_unicast(std::string_view, PeerName, weft::ByteView) override {}
@@ -676,6 +676,11 @@ struct CapturingSender : weft::GossipSender {
   void relay_broadcast(std::string_view, PeerName src, PeerName, weft::ByteView,
                        weft::GossipRelay) override {
     relayed.push_back(src);
+  }
+  std::vector<PeerName> targets;  // what relay_targets answers
+  std::vector<PeerName> relay_targets(PeerName src, PeerName, weft::GossipRelay) override {
+    relayed.push_back(src);
+    return targets;
   }
 };
 
@@ -782,4 +787,16 @@ TEST_CASE("gossip repair: bucket digests, then summaries of the differing bucket
   CHECK(wire.messages == 6);
   CHECK(wire.summary_entries < 2 * 402 / 8);
   CHECK(wire.summary_entries > 0);
+}
+
+TEST_CASE("gossip: records learned in a reply are relayed in one message per neighbour") {
+  Topology t(rec(1, 1, {2}));
+  CapturingSender out;
+  out.targets = {5, 6};
+  weft::TopologyGossip g(t, out);
+  std::vector<PeerRecord> news;
+  for (PeerName n = 10; n < 60; ++n) news.push_back(rec(n, 1, {2}));
+  g.on_neighbor(2, updates_of(news), 0);
+  CHECK(out.relayed.size() == news.size());  // each record asked where to go
+  CHECK(out.neighbor_messages == 2);         // but one message for each of 5 and 6
 }
