@@ -12,7 +12,8 @@
 // of the event's traffic and reported separately as the idle background.
 //
 //   build/bench/weft_bench_mesh                       all scenarios, writes bench/RESULTS.md
-//   build/bench/weft_bench_mesh --sizes=50,200 --topology=sparse --results=-   a subset, stdout only
+//   build/bench/weft_bench_mesh --sizes=50,200 --topology=sparse --results=-   a subset, stdout
+//   only
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -31,9 +32,8 @@
 #include <string>
 #include <vector>
 
-#include "router/wire/mesh_message.h"
-#include "router/wire/topology_message.h"
 #include "tests/sim/lib/sim_network.h"
+#include "tests/sim/lib/traffic.h"
 
 #ifndef WEFT_BENCH_RESULTS
 #define WEFT_BENCH_RESULTS "bench/RESULTS.md"
@@ -49,61 +49,12 @@ double secs_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-double cpu_secs() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+double cpu_secs() {
+  return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
 
 constexpr int64_t kCheckMs = 10;  // resolution of the convergence times
 constexpr int64_t kGossipIntervalMs = 2000;
-
-// ---- traffic classification ------------------------------------------------------------------
-
-enum Kind {
-  kHeartbeat,
-  kDigest,
-  kBroadcastUpdates,
-  kReplyUpdates,
-  kSummaryJoin,
-  kSummaryRepair,
-  kSummaryRepairReply,
-  kRequest,
-  kClose,
-  kOther,
-  kKinds
-};
-const char* const kKindName[kKinds] = {
-    "heartbeat",          "digest",           "updates (broadcast)",
-    "updates (to a neighbour)", "summary (join)", "summary (repair)",
-    "summary (repair reply)",   "request",        "close",
-    "other"};
-bool periodic(int k) { return k == kHeartbeat || k == kDigest; }
-
-Kind classify(ByteView m) {
-  if (m.empty()) return kOther;
-  if (m[0] == static_cast<uint8_t>(MeshMessageType::kHeartbeat)) return kHeartbeat;
-  if (m[0] == static_cast<uint8_t>(MeshMessageType::kClose)) return kClose;
-  MeshMessage mm;
-  try {
-    mm = decode_mesh_message(m);
-  } catch (const DecodeError&) {
-    return kOther;
-  }
-  if (mm.text != "topology" || mm.payload.empty()) return kOther;
-  switch (mm.payload[0]) {
-    case TopologyMessage::kUpdates:
-      return mm.type == MeshMessageType::kGossipBroadcast ? kBroadcastUpdates : kReplyUpdates;
-    case TopologyMessage::kDigest:
-      return kDigest;
-    case TopologyMessage::kSummary: {
-      uint8_t mode = mm.payload.size() > 1 ? mm.payload[1] : 0;
-      if (mode == TopologyMessage::kRepair) return kSummaryRepair;
-      if (mode == TopologyMessage::kRepairReply) return kSummaryRepairReply;
-      return kSummaryJoin;
-    }
-    case TopologyMessage::kRequest:
-      return kRequest;
-    default:
-      return kOther;
-  }
-}
 
 // Counts what is delivered while it is on: per receiving peer (event traffic only) and per kind.
 struct Meter {
@@ -135,8 +86,8 @@ struct Meter {
       ++msgs[to];
       bytes[to] += m.size();
     }
-    if (first_cross_ms < 0 && static_cast<size_t>(std::max(from, to)) < side.size() &&
-        side[from] && side[to] && side[from] != side[to])
+    if (first_cross_ms < 0 && static_cast<size_t>(std::max(from, to)) < side.size() && side[from] &&
+        side[to] && side[from] != side[to])
       first_cross_ms = net->now();
   }
   uint64_t event_msgs() const {
@@ -168,10 +119,10 @@ struct EventResult {
   uint64_t max_msgs = 0, max_bytes = 0;
   int64_t subject_msgs = -1, subject_bytes = -1;  // join: what the new peer received
   std::array<uint64_t, kKinds> kind_msgs{}, kind_bytes{};
-  bool sides_agreed = true;   // heal: each side agreed on itself before the heal
-  int64_t sides_ms = -1;      // heal: how long after the cut
-  bool out_of_time = false;   // stopped by the wall-clock budget, not the virtual deadline
-  bool measured = true;       // heal: false when the sides never agreed (nothing measured)
+  bool sides_agreed = true;  // heal: each side agreed on itself before the heal
+  int64_t sides_ms = -1;     // heal: how long after the cut
+  bool out_of_time = false;  // stopped by the wall-clock budget, not the virtual deadline
+  bool measured = true;      // heal: false when the sides never agreed (nothing measured)
   double wall_s = 0, cpu_s = 0;
 };
 
@@ -205,7 +156,8 @@ std::string fixed(double v, int prec) {
   return buf;
 }
 
-// ---- the driver ----------------------------------------------------------------------------------
+// ---- the driver
+// ----------------------------------------------------------------------------------
 
 class Bench {
  public:
@@ -256,9 +208,7 @@ class Bench {
     return secs_since(w0) > wall_budget_s_ * factor || Clock::now() > deadline_;
   }
 
-  bool converged() const {
-    return full_ ? net_->full_mesh_converged() : net_->views_agree();
-  }
+  bool converged() const { return full_ ? net_->full_mesh_converged() : net_->views_agree(); }
 
   // A new peer's targets: one random existing peer (full mesh, discovery finds the rest) or up to
   // 3 distinct random ones (sparse).
@@ -355,8 +305,8 @@ class Bench {
     r.peers = n_;
     r.event = event;
     int64_t t0 = net_->now();
-    r.converged = run_until([&] { return converged(); }, max_ms, kCheckMs, w0, &r.out_of_time,
-                            budget_factor);
+    r.converged =
+        run_until([&] { return converged(); }, max_ms, kCheckMs, w0, &r.out_of_time, budget_factor);
     r.virt_ms = net_->now() - t0;
     meter_.on = false;
     r.msgs = meter_.event_msgs();
@@ -379,8 +329,8 @@ class Bench {
       r.subject_bytes = static_cast<int64_t>(meter_.bytes[subject]);
     }
     progress(event + (r.converged ? ": converged in " : ": DID NOT CONVERGE within ") +
-             std::to_string(r.virt_ms) + " ms virtual; " + std::to_string(r.msgs) +
-             " messages, " + human_bytes(static_cast<double>(r.bytes)) + "; mean/max per peer " +
+             std::to_string(r.virt_ms) + " ms virtual; " + std::to_string(r.msgs) + " messages, " +
+             human_bytes(static_cast<double>(r.bytes)) + "; mean/max per peer " +
              fixed(r.mean_msgs, 1) + "/" + std::to_string(r.max_msgs) + " msgs, " +
              human_bytes(r.mean_bytes) + "/" + human_bytes(static_cast<double>(r.max_bytes)));
     return r;
@@ -525,7 +475,8 @@ class Bench {
         b = comps[0];
         std::sort(b.begin(), b.end());
         a = order;
-        for (size_t c = 1; c < comps.size(); ++c) a.insert(a.end(), comps[c].begin(), comps[c].end());
+        for (size_t c = 1; c < comps.size(); ++c)
+          a.insert(a.end(), comps[c].begin(), comps[c].end());
         std::sort(a.begin(), a.end());
       }
       if (imbalance == 0) break;
@@ -545,8 +496,8 @@ class Bench {
     net_->partition(a, b);
     // Dead-peer detection across the cut (7 s), then each side drops the other half: the most
     // expensive stretch to simulate, so it gets twice the usual wall-clock budget.
-    bool split = run_until([&] { return side_converged(a) && side_converged(b); }, 60'000, 250,
-                           w0, nullptr, 2);
+    bool split = run_until([&] { return side_converged(a) && side_converged(b); }, 60'000, 250, w0,
+                           nullptr, 2);
     int64_t sides_ms = net_->now() - cut_at;
     if (split) {
       progress("each side agrees on itself; waiting for quiet, then healing");
@@ -619,8 +570,9 @@ std::string machine() {
   long kb = 0;
   std::sscanf(memline.c_str(), "MemTotal: %ld", &kb);
   std::ostringstream o;
-  o << (model.empty() ? "unknown CPU" : model) << ", " << cpus << " logical CPUs (shared with other work), "
-    << fixed(kb / 1048576.0, 0) << " GiB RAM; " << "compiler " << __VERSION__;
+  o << (model.empty() ? "unknown CPU" : model) << ", " << cpus
+    << " logical CPUs (shared with other work), " << fixed(kb / 1048576.0, 0) << " GiB RAM; "
+    << "compiler " << __VERSION__;
 #ifdef WEFT_BENCH_BUILD_TYPE
   o << ", " << WEFT_BENCH_BUILD_TYPE << " build";
 #endif
@@ -639,7 +591,8 @@ std::string report(const std::vector<ScenarioResult>& sc, const std::vector<Even
        "intake is in the last column. Convergence is checked every "
     << kCheckMs << " ms of virtual time; a gossip round is " << kGossipIntervalMs << " ms.\n\n";
   o << "| topology | peers | event | converged after (virtual) | ≈ gossip rounds | messages | "
-       "bytes | msgs/peer mean / max | bytes/peer mean / max | new peer received | wall / CPU (CPU per peer) |\n";
+       "bytes | msgs/peer mean / max | bytes/peer mean / max | new peer received | wall / CPU (CPU "
+       "per peer) |\n";
   o << "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : ev) {
     if (!r.measured) {
@@ -695,7 +648,8 @@ std::string report(const std::vector<ScenarioResult>& sc, const std::vector<Even
   }
   o << "\nBuilding each mesh (all peers started at t=0) and its idle background afterwards, per "
        "peer and second of virtual time:\n\n";
-  o << "| topology | peers | built in (virtual) | build wall | degree mean / max | idle msgs/peer/s "
+  o << "| topology | peers | built in (virtual) | build wall | degree mean / max | idle "
+       "msgs/peer/s "
        "(heartbeats, digests) | idle bytes/peer/s | scenario wall (CPU) |\n";
   o << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& s : sc) {
@@ -796,12 +750,13 @@ int main(int argc, char** argv) {
       max_full = std::stoi(*m);
       subset = true;
     } else {
-      std::cerr << "usage: " << argv[0]
-                << " [--sizes=50,200,1000] [--topology=full|sparse|both] [--seed=N]"
-                   " [--max-full=200]\n        [--budget=SECONDS per phase] [--total-budget=SECONDS]"
-                   " [--results=PATH|-]\n"
-                   "Without options runs everything and writes the tables into "
-                << WEFT_BENCH_RESULTS << ".\n";
+      std::cerr
+          << "usage: " << argv[0]
+          << " [--sizes=50,200,1000] [--topology=full|sparse|both] [--seed=N]"
+             " [--max-full=200]\n        [--budget=SECONDS per phase] [--total-budget=SECONDS]"
+             " [--results=PATH|-]\n"
+             "Without options runs everything and writes the tables into "
+          << WEFT_BENCH_RESULTS << ".\n";
       return 2;
     }
   }
@@ -816,8 +771,8 @@ int main(int argc, char** argv) {
     if ((full && topology == "sparse") || (!full && topology == "full")) continue;
     for (int n : sizes) {
       if (full && n > max_full) {
-        std::cerr << "[full mesh n=" << n << "] skipped: a full mesh of " << n
-                  << " peers means ~" << (static_cast<long>(n) * n / 2)
+        std::cerr << "[full mesh n=" << n << "] skipped: a full mesh of " << n << " peers means ~"
+                  << (static_cast<long>(n) * n / 2)
                   << " edges in every peer's view; too big to simulate on one host\n";
         continue;
       }

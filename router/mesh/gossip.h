@@ -6,11 +6,18 @@
 // Delivery is best effort (a connection can drop a message), so every channel must converge by
 // periodic anti-entropy (on_gossip_tick) rather than rely on each broadcast arriving.
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/peer_name.h"
 
 namespace weft {
+
+// How a broadcast that carried news is passed on (see Topology::gossip_children).
+enum class GossipRelay {
+  kAlongTree,  // src's broadcast tree from the last route computation (a flood if it has none)
+  kFlood,      // every neighbour that may lack it: the tree may run through a peer just gone
+};
 
 class GossipSender {
  public:
@@ -21,10 +28,17 @@ class GossipSender {
   virtual void send_unicast(std::string_view channel, PeerName dst, ByteView payload) = 0;
   // To every reachable peer, once each, along this peer's broadcast tree.
   virtual void broadcast(std::string_view channel, ByteView payload) = 0;
-  // Passes news about `src` that reached us off its tree (e.g. from a neighbour's reply) on
-  // along src's broadcast tree, as if it had come that way; not back to `from`.
-  // The default (for senders without routing) does nothing: anti-entropy still converges.
-  virtual void relay_broadcast(std::string_view, PeerName, PeerName, ByteView) {}
+  // Passes news about `src` on as if it had come as src's broadcast, not back to `from`: news
+  // that reached us off src's tree (e.g. in a neighbour's reply), or that the tree may not
+  // carry everywhere (kFlood). The default (for senders without routing) does nothing:
+  // anti-entropy still converges.
+  virtual void relay_broadcast(std::string_view, PeerName /*src*/, PeerName /*from*/, ByteView,
+                               GossipRelay) {}
+  // The neighbours relay_broadcast would pass news about src on to, for a channel that batches
+  // news about many sources into one neighbour message per neighbour instead. Default: none.
+  virtual std::vector<PeerName> relay_targets(PeerName /*src*/, PeerName /*from*/, GossipRelay) {
+    return {};
+  }
 };
 
 class GossipChannel {
@@ -33,7 +47,9 @@ class GossipChannel {
   // Handlers may throw DecodeError on malformed payloads: the mesh counts and logs it.
   virtual void on_neighbor(PeerName from, ByteView payload, int64_t now_ms) = 0;
   virtual void on_unicast(PeerName src, ByteView payload, int64_t now_ms) = 0;
-  // Returns true when the broadcast carried news, so the mesh relays it further down the tree.
+  // Returns true when the broadcast carried news, so the mesh relays it further down the tree
+  // (GossipRelay::kAlongTree). A channel that relays it some other way itself (relay_broadcast)
+  // returns false.
   virtual bool on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) = 0;
   // A control connection to `peer` has just been established.
   virtual void on_neighbor_up(PeerName peer, int64_t now_ms) = 0;

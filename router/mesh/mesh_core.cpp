@@ -24,9 +24,12 @@ std::string join_host_port(const std::string& host, uint16_t port) {
 
 const char* state_name(int s) {
   switch (s) {
-    case 0: return "connecting";
-    case 1: return "handshaking";
-    default: return "established";
+    case 0:
+      return "connecting";
+    case 1:
+      return "handshaking";
+    default:
+      return "established";
   }
 }
 
@@ -135,8 +138,7 @@ void MeshCore::on_handshaking(ConnId id, int64_t now_ms) {
 void MeshCore::drop(ConnId id, const std::string& reason, bool tell_peer) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  if (tell_peer && it->second.state == ConnState::kEstablished)
-    io_.send(id, encode_close(reason));
+  if (tell_peer && it->second.state == ConnState::kEstablished) io_.send(id, encode_close(reason));
   io_.close(id);
 }
 
@@ -178,8 +180,8 @@ void MeshCore::on_established(ConnId id, const PeerHello& remote, int64_t now_ms
     }
     ConnId loser = keep_new ? existing->second : id;
     Conn& l = conns_.at(loser);
-    log(LogLevel::kDebug, "closing duplicate connection to " + describe(remote) + " at " +
-                              l.address);
+    log(LogLevel::kDebug,
+        "closing duplicate connection to " + describe(remote) + " at " + l.address);
     drop(loser, "duplicate connection", true);
     if (!keep_new) {
       if (attempt) {
@@ -265,12 +267,11 @@ void MeshCore::forget_conn(ConnId id, ChannelFailure failure, const std::string&
     if (!c.outbound &&
         (last == inbound_failure_logged_.end() || now_ms - last->second >= kRelogAfterMs)) {
       inbound_failure_logged_[host] = now_ms;
-      log(LogLevel::kWarn,
-          (failure == ChannelFailure::kAuthentication
-               ? "peer at " + c.address +
-                     ": authentication failed, do both hosts use the same secret?"
-               : "connection from " + c.address + " refused: " + detail) +
-              " (repeats from this host are counted in /metrics, not logged)");
+      log(LogLevel::kWarn, (failure == ChannelFailure::kAuthentication
+                                ? "peer at " + c.address +
+                                      ": authentication failed, do both hosts use the same secret?"
+                                : "connection from " + c.address + " refused: " + detail) +
+                               " (repeats from this host are counted in /metrics, not logged)");
     }
   }
   bool was_established = c.state == ConnState::kEstablished;
@@ -336,7 +337,7 @@ void MeshCore::on_message(ConnId id, ByteView message, int64_t now_ms) {
         if (frame_sink_) frame_sink_(c.remote.name, m.payload, now_ms);
         return;
       default:
-        deliver_gossip(id, c, m, message.size(), now_ms);
+        deliver_gossip(c, m, message.size(), now_ms);
     }
   } catch (const DecodeError& e) {
     ++metrics_.malformed_messages;
@@ -349,8 +350,7 @@ void MeshCore::on_message(ConnId id, ByteView message, int64_t now_ms) {
   }
 }
 
-void MeshCore::deliver_gossip(ConnId from_conn, const Conn& from, const MeshMessage& m,
-                              size_t size, int64_t now_ms) {
+void MeshCore::deliver_gossip(const Conn& from, const MeshMessage& m, size_t size, int64_t now_ms) {
   GossipChannel* ch = channel(m.text);
   metrics_.gossip_bytes_received[m.text] += size;
   if (!ch) throw DecodeError("unknown gossip channel '" + m.text + "'");
@@ -371,15 +371,8 @@ void MeshCore::deliver_gossip(ConnId from_conn, const Conn& from, const MeshMess
       break;
     case MeshMessageType::kGossipBroadcast: {
       if (m.src == cfg_.self.name) return;  // our own broadcast came back: a stale tree
-      if (!ch->on_broadcast(m.src, from_peer, m.payload, now_ms)) break;
-      std::vector<PeerName> children = topo_.broadcast_children(m.src);
-      if (children.empty()) break;
-      Bytes b = encode_gossip_broadcast(m.text, m.src, m.payload);
-      for (PeerName child : children) {
-        if (child == from_peer || child == m.src) continue;
-        auto bp = by_peer_.find(child);
-        if (bp != by_peer_.end() && bp->second != from_conn) send_raw(bp->second, b, m.text, now_ms);
-      }
+      if (ch->on_broadcast(m.src, from_peer, m.payload, now_ms))
+        relay_broadcast(m.text, m.src, from_peer, m.payload, GossipRelay::kAlongTree);
       break;
     }
     default:
@@ -431,17 +424,20 @@ void MeshCore::publish_own(int64_t now_ms) {
   published_ = topo_.own();
 }
 
+std::vector<PeerName> MeshCore::relay_targets(PeerName src, PeerName from, GossipRelay how) {
+  std::vector<PeerName> out;
+  if (src == cfg_.self.name) return out;  // our own broadcast came back: a stale tree
+  for (PeerName child : topo_.gossip_children(src, from, how))
+    if (child != from && child != src && by_peer_.count(child)) out.push_back(child);
+  return out;
+}
+
 void MeshCore::relay_broadcast(std::string_view channel, PeerName src, PeerName from,
-                               ByteView payload) {
-  if (src == cfg_.self.name) return;
-  std::vector<PeerName> children = topo_.broadcast_children(src);
+                               ByteView payload, GossipRelay how) {
+  std::vector<PeerName> children = relay_targets(src, from, how);
   if (children.empty()) return;
   Bytes b = encode_gossip_broadcast(channel, src, payload);
-  for (PeerName child : children) {
-    if (child == from || child == src) continue;
-    auto bp = by_peer_.find(child);
-    if (bp != by_peer_.end()) send_raw(bp->second, b, channel, now_ms_);
-  }
+  for (PeerName child : children) send_raw(by_peer_.at(child), b, channel, now_ms_);
 }
 
 void MeshCore::after_topology_change(int64_t now_ms) {
@@ -456,7 +452,7 @@ void MeshCore::maintain_routes(int64_t now_ms) {
     ++metrics_.route_recomputations;
     rebuilt = true;
   }
-  std::vector<PeerName> gone = topo_.collect_garbage(now_ms, cfg_.gc_grace_ms);
+  std::vector<PeerName> gone = topo_.collect_garbage(now_ms, cfg_.gc_grace_ms, cfg_.tombstone_ms);
   if (!gone.empty()) {
     metrics_.peers_collected += gone.size();
     std::unordered_map<PeerName, bool> gone_set;
@@ -487,8 +483,7 @@ void MeshCore::discover(int64_t now_ms) {
     if (a.peer) handled[*a.peer] = true;
   for (const auto& [owner, rec] : topo_.records()) {
     for (const auto& [name, edge] : rec.edges) {
-      if (name == cfg_.self.name || edge.ip.empty() || by_peer_.count(name) ||
-          handled.count(name))
+      if (name == cfg_.self.name || edge.ip.empty() || by_peer_.count(name) || handled.count(name))
         continue;
       const PeerRecord* target = topo_.find(name);
       if (!target || target->port == 0 || !topo_.reachable(name)) continue;
@@ -552,7 +547,7 @@ void MeshCore::on_timer(int64_t now_ms) {
     }
     if (now_ms >= next_gossip_ms_ && !by_peer_.empty()) {
       std::uniform_int_distribution<int64_t> jitter(cfg_.gossip_interval_ms / 2,
-                                                     cfg_.gossip_interval_ms * 3 / 2);
+                                                    cfg_.gossip_interval_ms * 3 / 2);
       next_gossip_ms_ = now_ms + jitter(rng_);
       std::uniform_int_distribution<size_t> pick(0, by_peer_.size() - 1);
       auto it = by_peer_.begin();
@@ -581,7 +576,9 @@ std::vector<std::string> MeshCore::targets() const {
   return t;
 }
 
-void MeshCore::notify_targets() { io_.targets_changed(targets()); }
+void MeshCore::notify_targets() {
+  io_.targets_changed(targets());
+}
 
 std::vector<std::string> MeshCore::connect(const std::vector<std::string>& peers, bool replace,
                                            int64_t now_ms) {

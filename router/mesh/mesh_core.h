@@ -56,6 +56,10 @@ struct MeshConfig {
   // join into a full mesh makes dozens) costs one message per neighbour, not one per change.
   int64_t publish_delay_ms = 250;  // coalesces bursts of topology changes into one recomputation
   int64_t gc_grace_ms = 3000;
+  // How long a collected peer's record is refused at the version collected (unless a record we
+  // hold lists that peer again): copies of it from peers that have not collected it yet would
+  // otherwise bring it back, over and over. Several gossip rounds, for those copies to die out.
+  int64_t tombstone_ms = 60'000;
   int64_t backoff_min_ms = 1000;
   int64_t backoff_max_ms = 30000;
   uint16_t default_port = 6783;
@@ -101,13 +105,15 @@ class MeshCore : public GossipSender {
   void send_neighbor(std::string_view channel, PeerName neighbor, ByteView payload) override;
   void send_unicast(std::string_view channel, PeerName dst, ByteView payload) override;
   void broadcast(std::string_view channel, ByteView payload) override;
-  void relay_broadcast(std::string_view channel, PeerName src, PeerName from,
-                       ByteView payload) override;
+  void relay_broadcast(std::string_view channel, PeerName src, PeerName from, ByteView payload,
+                       GossipRelay how) override;
+  std::vector<PeerName> relay_targets(PeerName src, PeerName from, GossipRelay how) override;
 
   const MeshConfig& config() const { return cfg_; }
   Topology& topology() { return topo_; }
   const Topology& topology() const { return topo_; }
   const MeshMetrics& metrics() const { return metrics_; }
+  const TopologyGossip& topology_gossip() const { return topo_gossip_; }
   std::vector<ConnectionStatus> connection_statuses() const;
   std::vector<PeerName> neighbors() const;
   bool is_connected_to(PeerName p) const { return by_peer_.count(p) > 0; }
@@ -131,8 +137,8 @@ class MeshCore : public GossipSender {
     bool warned_malformed = false;
   };
   struct Attempt {
-    bool target = false;      // user-given (persisted); otherwise discovered
-    ConnId conn = 0;          // in flight or established
+    bool target = false;  // user-given (persisted); otherwise discovered
+    ConnId conn = 0;      // in flight or established
     int failures = 0;
     int64_t next_try_ms = 0;
     std::optional<PeerName> peer;  // who answered there last time
@@ -152,8 +158,7 @@ class MeshCore : public GossipSender {
   void publish_own(int64_t now_ms);
   void maintain_routes(int64_t now_ms);
   void send_raw(ConnId id, Bytes msg, std::string_view channel, int64_t now_ms);
-  void deliver_gossip(ConnId from_conn, const Conn& from, const MeshMessage& m, size_t size,
-                      int64_t now_ms);
+  void deliver_gossip(const Conn& from, const MeshMessage& m, size_t size, int64_t now_ms);
   GossipChannel* channel(const std::string& name);
   std::string describe(const PeerHello& h) const;
   void log(LogLevel l, const std::string& m) { io_.log(l, m); }

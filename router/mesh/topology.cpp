@@ -7,15 +7,9 @@
 namespace weft {
 
 namespace {
-// splitmix64 finaliser: a well-mixed 64-bit hash of a record's identity and version.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+// A well-mixed 64-bit hash of a record's identity and version.
 uint64_t record_hash(const PeerRecord& r) {
-  return mix(r.name ^ mix(r.incarnation ^ mix(r.version)));
+  return mix64(r.name ^ mix64(r.incarnation ^ mix64(r.version)));
 }
 }  // namespace
 
@@ -25,8 +19,16 @@ Topology::Topology(PeerRecord self) : self_(self.name) {
   records_.emplace(self_, std::move(self));
 }
 
-void Topology::digest_add(const PeerRecord& r) { digest_ += record_hash(r); }
-void Topology::digest_remove(const PeerRecord& r) { digest_ -= record_hash(r); }
+void Topology::digest_add(const PeerRecord& r) {
+  uint64_t h = record_hash(r);
+  digest_ += h;
+  buckets_[digest_bucket(r.name)] += h;
+}
+void Topology::digest_remove(const PeerRecord& r) {
+  uint64_t h = record_hash(r);
+  digest_ -= h;
+  buckets_[digest_bucket(r.name)] -= h;
+}
 
 const PeerRecord* Topology::find(PeerName p) const {
   auto it = records_.find(p);
@@ -54,6 +56,7 @@ Topology::Applied Topology::apply(const PeerUpdate& u, int64_t now_ms) {
   const PeerRecord* cur = find(u.name);
   if (cur && !newer(u.incarnation, u.version, cur->incarnation, cur->version))
     return Applied::kStale;
+  if (!cur && buried(u)) return Applied::kBuried;
   PeerRecord next;
   if (u.is_full()) {
     next.edges.insert(u.upserts.begin(), u.upserts.end());
@@ -70,7 +73,19 @@ Topology::Applied Topology::apply(const PeerUpdate& u, int64_t now_ms) {
   next.version = u.version;
   next.port = u.port;
   replace(std::move(next), now_ms);
+  tombstones_.erase(u.name);
   return Applied::kApplied;
+}
+
+bool Topology::buried(const PeerUpdate& u) const {
+  auto t = tombstones_.find(u.name);
+  if (t == tombstones_.end() ||
+      newer(u.incarnation, u.version, t->second.incarnation, t->second.version))
+    return false;
+  // Someone connected to it again (perhaps what made it unreachable for us was elsewhere).
+  for (const auto& [name, r] : records_)
+    if (r.edges.count(u.name)) return false;
+  return true;
 }
 
 PeerUpdate Topology::change_own(const std::function<void(PeerRecord&)>& edit) {
@@ -91,11 +106,18 @@ PeerUpdate Topology::remove_own_edge(PeerName peer) {
   return change_own([&](PeerRecord& r) { r.edges.erase(peer); });
 }
 
-std::vector<SummaryEntry> Topology::summary() const {
+std::vector<SummaryEntry> Topology::summary(uint64_t buckets) const {
   std::vector<SummaryEntry> s;
-  s.reserve(records_.size());
-  for (const auto& [n, r] : records_) s.push_back({n, r.incarnation, r.version});
+  for (const auto& [n, r] : records_)
+    if (in_buckets(n, buckets)) s.push_back({n, r.incarnation, r.version});
   return s;
+}
+
+uint64_t Topology::differing_buckets(const std::vector<uint64_t>& theirs) const {
+  uint64_t mask = 0;
+  for (int b = 0; b < kDigestBuckets; ++b)
+    if (static_cast<size_t>(b) >= theirs.size() || theirs[b] != buckets_[b]) mask |= 1ull << b;
+  return mask;
 }
 
 void Topology::rebuild() {
@@ -180,13 +202,14 @@ std::optional<PeerName> Topology::next_hop(PeerName dst) const {
 
 std::optional<int> Topology::hops(PeerName dst) const {
   auto it = index_.find(dst);
-  if (it == index_.end() || it->second >= static_cast<int>(dist_.size()) ||
-      dist_[it->second] < 0)
+  if (it == index_.end() || it->second >= static_cast<int>(dist_.size()) || dist_[it->second] < 0)
     return std::nullopt;
   return dist_[it->second];
 }
 
-bool Topology::reachable(PeerName p) const { return hops(p).has_value(); }
+bool Topology::reachable(PeerName p) const {
+  return hops(p).has_value();
+}
 
 std::vector<PeerName> Topology::broadcast_children(PeerName src, bool without_tree) {
   std::vector<PeerName> out;
@@ -230,19 +253,64 @@ std::vector<PeerName> Topology::broadcast_children(PeerName src, bool without_tr
   return out;
 }
 
-std::vector<PeerName> Topology::collect_garbage(int64_t now_ms, int64_t grace_ms) {
+const Topology::Tree* Topology::tree_through_us(PeerName src) {
+  auto si = index_.find(src);
+  auto mi = index_.find(self_);
+  if (si == index_.end() || mi == index_.end()) return nullptr;
+  const Tree& t = tree_from(si->second);
+  return t.dist[mi->second] < 0 ? nullptr : &t;
+}
+
+std::vector<PeerName> Topology::current_neighbors_but(PeerName src, PeerName from) const {
+  std::vector<PeerName> out;
+  for (const auto& [peer, e] : own().edges) {
+    if (peer == src || peer == from) continue;
+    const PeerRecord* r = find(peer);
+    if (r && r->edges.count(self_)) out.push_back(peer);  // connected(self_, peer)
+  }
+  return out;
+}
+
+std::vector<PeerName> Topology::gossip_children(PeerName src, PeerName from, GossipRelay how) {
+  if (src == self_) return current_neighbors_but(self_, from);
+  const PeerRecord* src_rec = find(src);
+  auto lists = [](const PeerRecord* r, PeerName p) { return r && r->edges.count(p) > 0; };
+  std::vector<PeerName> out = current_neighbors_but(src, from);
+  std::erase_if(out, [&](PeerName p) { return lists(src_rec, p); });
+  if (out.empty()) return out;  // src reaches every neighbour of ours itself
+  if (how == GossipRelay::kAlongTree) {
+    // Answer from the last rebuild even if the view changed since (see the header).
+    if (const Tree* t = tree_through_us(src)) {
+      int me = index_.at(self_);
+      std::vector<PeerName> children;
+      for (int w : adj_[me])
+        if (t->parent[w] == me && names_[w] != from && !lists(src_rec, names_[w]))
+          children.push_back(names_[w]);
+      return children;
+    }
+  }
+  const PeerRecord* from_rec = from == src ? nullptr : find(from);
+  std::erase_if(out, [&](PeerName p) { return lists(from_rec, p); });
+  return out;
+}
+
+std::vector<PeerName> Topology::collect_garbage(int64_t now_ms, int64_t grace_ms,
+                                                int64_t tombstone_ms) {
+  std::erase_if(tombstones_,
+                [&](const auto& t) { return now_ms - t.second.collected_ms >= tombstone_ms; });
   std::vector<PeerName> removed;
   for (auto it = records_.begin(); it != records_.end();) {
     PeerName n = it->first;
     auto ix = index_.find(n);
-    bool known_unreachable = ix != index_.end() && ix->second < static_cast<int>(dist_.size()) &&
-                             dist_[ix->second] < 0;
+    bool known_unreachable =
+        ix != index_.end() && ix->second < static_cast<int>(dist_.size()) && dist_[ix->second] < 0;
     bool unindexed = ix == index_.end();
     auto up = updated_at_.find(n);
     bool old = up == updated_at_.end() || now_ms - up->second >= grace_ms;
     if (n != self_ && (known_unreachable || unindexed) && old) {
       digest_remove(it->second);
       updated_at_.erase(n);
+      tombstones_[n] = {it->second.incarnation, it->second.version, now_ms};
       removed.push_back(n);
       it = records_.erase(it);
       dirty_ = true;

@@ -2,6 +2,13 @@
 
 namespace weft {
 
+uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 namespace {
 
 PeerName read_peer(ByteReader& r) {
@@ -80,6 +87,7 @@ Bytes encode_topology_message(const TopologyMessage& m) {
       break;
     case TopologyMessage::kSummary:
       w.u8(m.mode);
+      w.u64(m.buckets);
       w.u32(static_cast<uint32_t>(m.summary.size()));
       for (const auto& s : m.summary) {
         w.u64(s.name);
@@ -90,6 +98,11 @@ Bytes encode_topology_message(const TopologyMessage& m) {
     case TopologyMessage::kRequest:
       w.u32(static_cast<uint32_t>(m.request.size()));
       for (PeerName p : m.request) w.u64(p);
+      break;
+    case TopologyMessage::kBuckets:
+      // Exactly kDigestBuckets, whatever the caller filled in, so that it always decodes.
+      for (int i = 0; i < kDigestBuckets; ++i)
+        w.u64(static_cast<size_t>(i) < m.bucket_digests.size() ? m.bucket_digests[i] : 0);
       break;
   }
   return b;
@@ -117,6 +130,7 @@ TopologyMessage decode_topology_message(ByteView in) {
       uint8_t mode = r.u8();
       if (mode > TopologyMessage::kRepairReply) throw DecodeError("invalid summary mode");
       m.mode = static_cast<TopologyMessage::Mode>(mode);
+      m.buckets = r.u64();
       uint32_t n = read_count(r, kMaxPeersPerMessage, 24);
       m.summary.reserve(n);
       for (uint32_t i = 0; i < n; ++i) {
@@ -135,6 +149,11 @@ TopologyMessage decode_topology_message(ByteView in) {
       for (uint32_t i = 0; i < n; ++i) m.request.push_back(read_peer(r));
       break;
     }
+    case TopologyMessage::kBuckets:
+      m.kind = TopologyMessage::kBuckets;
+      m.bucket_digests.resize(kDigestBuckets);
+      for (uint64_t& d : m.bucket_digests) d = r.u64();
+      break;
     default:
       throw DecodeError("unknown topology message kind " + std::to_string(kind));
   }

@@ -4,14 +4,19 @@
 //   u8 kind, then
 //   kUpdates   u32 n, n x PeerUpdate       records or deltas (broadcast, or replies)
 //   kDigest    u64 digest, u32 peers       "my view hashes to this"; cheap anti-entropy probe
-//   kSummary   u8 mode, u32 n, n x (u64 name, u64 incarnation, u64 version)
+//   kSummary   u8 mode, u64 buckets, u32 n, n x (u64 name, u64 incarnation, u64 version)
+//              Lists the sender's records in the digest buckets (see digest_bucket) whose bits
+//              are set in `buckets` (all 64 for a join); the receiver compares only those.
 //              mode kJoin: sent on a new connection; the receiver sends the records the sender
 //                lacks (or holds from an older incarnation); newer versions of records it already
 //                has are on their way as broadcast deltas.
-//              mode kRepair: after a digest mismatch; the receiver sends every record it has
-//                newer and replies with its own summary in mode kRepairReply (which gets the
-//                same treatment, minus the reply), so the exchange ends after one round trip.
+//              mode kRepair: in answer to kBuckets, for the buckets that differ; the receiver
+//                sends every record it has newer and replies with its own summary of the same
+//                buckets in mode kRepairReply (which gets the same treatment, minus the reply).
 //   kRequest   u32 n, n x u64 name         "send me your full record of these"
+//   kBuckets   64 x u64                    after a digest mismatch: the sender's digest of each
+//                                          bucket, so that only differing buckets are summarised
+//                                          (O(difference) instead of O(peers) bytes)
 // PeerUpdate: u64 name, str16 nickname, u64 incarnation, u64 version, u16 port, u64 base_version,
 //             u32 n, n x (u64 peer, str16 ip, u8 outbound), u32 m, m x u64 removed peer
 #include <vector>
@@ -27,8 +32,18 @@ struct SummaryEntry {
   uint64_t version = 0;
 };
 
+// Records are hashed into this many buckets by name for anti-entropy (a u64 bit mask).
+constexpr int kDigestBuckets = 64;
+constexpr uint64_t kAllBuckets = ~uint64_t(0);
+// splitmix64's finaliser: digests and buckets are computed by every peer alike, so this is part
+// of the protocol.
+uint64_t mix64(uint64_t x);
+inline int digest_bucket(PeerName name) {
+  return static_cast<int>(mix64(name) >> 58);
+}
+
 struct TopologyMessage {
-  enum Kind : uint8_t { kUpdates = 1, kDigest = 2, kSummary = 3, kRequest = 4 };
+  enum Kind : uint8_t { kUpdates = 1, kDigest = 2, kSummary = 3, kRequest = 4, kBuckets = 5 };
   Kind kind = kUpdates;
   std::vector<PeerUpdate> updates;
   uint64_t digest = 0;
@@ -36,7 +51,9 @@ struct TopologyMessage {
   std::vector<SummaryEntry> summary;
   enum Mode : uint8_t { kJoin = 0, kRepair = 1, kRepairReply = 2 };
   Mode mode = kJoin;
+  uint64_t buckets = kAllBuckets;  // kSummary: the buckets it covers
   std::vector<PeerName> request;
+  std::vector<uint64_t> bucket_digests;  // kBuckets: exactly kDigestBuckets
 };
 
 // Bounds that keep a hostile message from making us allocate without limit.

@@ -1,8 +1,8 @@
 // decode_topology_message on arbitrary bytes, then everything a peer does with a decoded message:
 // apply the updates to a Topology (self 0x0a, which starts connected to 0x0b and 0x0c), connect to
 // some of the peers named, rebuild, and query routes, broadcast trees and GC, checking the
-// invariants the mesh core relies on. Summary entries become bare records so that they reach the
-// topology too.
+// invariants the mesh core relies on (gossip relays included). Summary entries become bare
+// records so that they reach the topology too.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -30,6 +30,18 @@ void check_digest(const Topology& t) {
   require(fresh.size() == t.size());
 }
 
+// Bucket digests add up to the digest; a summary of some buckets lists exactly their records.
+void check_buckets(const Topology& t, uint64_t buckets) {
+  uint64_t sum = 0;
+  for (uint64_t d : t.bucket_digests()) sum += d;
+  require(sum == t.digest());
+  size_t in = 0;
+  for (const auto& [name, r] : t.records()) in += Topology::in_buckets(name, buckets);
+  auto s = t.summary(buckets);
+  require(s.size() == in);
+  for (const SummaryEntry& e : s) require(Topology::in_buckets(e.name, buckets));
+}
+
 void check_routes(Topology& t) {
   require(t.hops(kSelf) == 0);
   require(!t.next_hop(kSelf).has_value());
@@ -50,6 +62,21 @@ void check_routes(Topology& t) {
       for (PeerName c : children) {
         require(c != name && c != kSelf);
         require(t.connected(kSelf, c));
+      }
+      // Gossip relays: only to current neighbours, never back to src or the sender, never to a
+      // neighbour src lists (src sends there itself).
+      const PeerRecord* src_rec = t.find(name);
+      for (PeerName from : {name, PeerName(0x0b)}) {
+        auto along = t.gossip_children(name, from, GossipRelay::kAlongTree);
+        auto flood = t.gossip_children(name, from, GossipRelay::kFlood);
+        for (const auto* relay : {&along, &flood}) {
+          require(std::set<PeerName>(relay->begin(), relay->end()).size() == relay->size());
+          for (PeerName c : *relay) {
+            require(c != name && c != from && c != kSelf);
+            require(t.connected(kSelf, c));
+            require(name == kSelf || !src_rec->edges.count(c));  // the root: all neighbours
+          }
+        }
       }
     }
   }
@@ -101,19 +128,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (PeerName p : m.request) (void)t.find(p);
   check_digest(t);
+  check_buckets(
+      t, m.kind == TopologyMessage::kBuckets ? t.differing_buckets(m.bucket_digests) : m.buckets);
 
   t.rebuild();
   check_routes(t);
 
   // GC removes only peers that were unreachable at the rebuild, never ourselves.
+  Topology fresh_copy = t;  // what collect_garbage is about to remove
   std::set<PeerName> unreachable;
   for (const auto& [name, r] : t.records())
     if (!t.reachable(name)) unreachable.insert(name);
+  std::vector<PeerRecord> collected;
   for (int64_t grace : {int64_t(250), int64_t(0)}) {
     for (PeerName gone : t.collect_garbage(now, grace)) {
       require(gone != kSelf);
       require(unreachable.count(gone) == 1);
       require(t.find(gone) == nullptr);
+      collected.push_back(*fresh_copy.find(gone));
     }
   }
   check_digest(t);
@@ -122,5 +154,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   t.rebuild();
   for (const auto& [name, r] : t.records()) require(t.reachable(name));
   check_routes(t);
+
+  // A collected record is refused at the version collected, unless a record we hold lists it.
+  for (const PeerRecord& r : collected) {
+    bool listed = false;
+    for (const auto& [name, other] : t.records()) listed = listed || other.edges.count(r.name);
+    Topology::Applied a = t.apply(full_update(r), now);
+    require(a == (listed ? Topology::Applied::kApplied : Topology::Applied::kBuried));
+  }
   return 0;
 }

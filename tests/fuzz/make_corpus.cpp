@@ -140,8 +140,14 @@ void topology_message() {
   TopologyMessage s;
   s.kind = TopologyMessage::kSummary;
   s.mode = TopologyMessage::kRepair;
+  s.buckets = 0;
+  for (PeerName p : {0x0b, 0x0c, 0x0d}) s.buckets |= 1ull << digest_bucket(p);
   s.summary = {{0x0b, 1, 3}, {0x0c, 1, 2}, {0x0d, 2, 1}};
   write(t, "summary", encode_topology_message(s));
+  TopologyMessage bd;
+  bd.kind = TopologyMessage::kBuckets;
+  for (int i = 0; i < kDigestBuckets; ++i) bd.bucket_digests.push_back(mix64(i));
+  write(t, "bucket-digests", encode_topology_message(bd));
   TopologyMessage q;
   q.kind = TopologyMessage::kRequest;
   q.request = {0x0b, 0x0e};

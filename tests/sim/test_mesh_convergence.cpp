@@ -2,10 +2,12 @@
 // Every test prints its seed; rerun with WEFT_SIM_SEED=<seed> to reproduce a failure.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdlib>
 #include <iostream>
 
 #include "tests/sim/lib/sim_network.h"
+#include "tests/sim/lib/traffic.h"
 
 using namespace weft;
 using namespace weft::sim;
@@ -31,7 +33,8 @@ SimOptions options(uint64_t seed) {
   return o;
 }
 
-// Every new peer knows one existing peer (like `weft launch <one address>`); discovery does the rest.
+// Every new peer knows one existing peer (like `weft launch <one address>`); discovery does the
+// rest.
 void grow(SimNetwork& net, int n, std::mt19937_64& rng) {
   for (int i = 0; i < n; ++i) {
     int existing = static_cast<int>(net.size());
@@ -41,6 +44,17 @@ void grow(SimNetwork& net, int n, std::mt19937_64& rng) {
       std::uniform_int_distribution<int> pick(0, existing - 1);
       net.add_peer({pick(rng)});
     }
+  }
+}
+
+// Sparse mesh as in the benchmark: no discovery, each peer dials up to 3 random earlier peers.
+void grow_sparse(SimNetwork& net, int n, std::mt19937_64& rng) {
+  for (int i = 0; i < n; ++i) {
+    int existing = static_cast<int>(net.size());
+    std::vector<int> t;
+    for (int k = 0; k < std::min(3, existing); ++k)
+      t.push_back(std::uniform_int_distribution<int>(0, existing - 1)(rng));
+    net.add_peer(t);
   }
 }
 
@@ -91,7 +105,8 @@ TEST_CASE("200 peers: a partition splits the views and healing reunites them") {
   // Every peer targets peer 0 or 100, so that both halves keep a way back after the heal.
   const int n = scale(), half = n / 2;
   net.add_peer({});
-  for (int i = 1; i < n; ++i) net.add_peer(i <= half ? std::vector<int>{0} : std::vector<int>{half});
+  for (int i = 1; i < n; ++i)
+    net.add_peer(i <= half ? std::vector<int>{0} : std::vector<int>{half});
   REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 120'000, 500));
 
   std::vector<int> left, right;
@@ -219,6 +234,35 @@ TEST_CASE("a sparse mesh converges quickly after a join and after a leave (no re
   for (int i : net.alive_peers()) CHECK(net.core(i).topology().find(net.name(n / 2)) == nullptr);
 }
 
+TEST_CASE("a crashed peer, once collected everywhere, never comes back") {
+  // A crash is noticed by each neighbour on its own (missed heartbeats), so the removals and the
+  // collections are spread over seconds, while repairs still carry the record around.
+  SimOptions o = options(79);
+  o.discovery = false;
+  SimNetwork net(o);
+  std::mt19937_64 rng(79);
+  const int n = std::min(scale(), 100);
+  grow_sparse(net, n, rng);
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 60'000));
+  net.run_for(5000);
+  int victim = n / 3;
+  PeerName gone = net.name(victim);
+  auto holders = [&] {
+    int h = 0;
+    for (int i : net.alive_peers()) h += net.core(i).topology().find(gone) != nullptr;
+    return h;
+  };
+  int64_t t0 = net.now();
+  net.crash_peer(victim);
+  REQUIRE(net.run_until([&] { return holders() == 0; }, 60'000, 10));
+  MESSAGE("collected everywhere " << net.now() - t0 << " ms after the crash");
+  CHECK_FALSE(net.run_until([&] { return holders() > 0; }, 30'000, 10));
+  CHECK(net.views_agree());
+  uint64_t buried = 0;
+  for (int i : net.alive_peers()) buried += net.core(i).topology_gossip().buried();
+  MESSAGE(buried << " copies of collected records refused");
+}
+
 namespace {
 // A module's gossip channel that records what reaches it.
 struct RecordingChannel : GossipChannel {
@@ -269,4 +313,132 @@ TEST_CASE("a module's channel: unicast crosses several hops, broadcast reaches e
       CHECK(chans[i].broadcasts[0] == std::make_pair(net.name(3), news));
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gossip cost: what one event costs each peer, counted by kind (tests/sim/lib/traffic.h), and
+// how long it takes in virtual time. Both are deterministic for a seed, so these are exact
+// regression checks for the costs bench/RESULTS.md reports at larger sizes.
+
+namespace {
+
+struct EventTraffic {
+  std::vector<uint64_t> msgs, bytes;  // per receiving peer, periodic kinds left out
+  std::array<uint64_t, kKinds> by_kind{};
+
+  void attach(SimNetwork& net) {
+    net.set_delivery_observer([this](int, int to, ByteView m) {
+      Kind k = classify(m);
+      ++by_kind[k];
+      if (periodic(k)) return;
+      if (static_cast<size_t>(to) >= msgs.size()) {
+        msgs.resize(to + 1, 0);
+        bytes.resize(to + 1, 0);
+      }
+      ++msgs[to];
+      bytes[to] += m.size();
+    });
+  }
+  // Mean and max over the given peers.
+  static std::pair<double, uint64_t> stats(const std::vector<uint64_t>& v,
+                                           const std::vector<int>& peers) {
+    uint64_t sum = 0, max = 0;
+    for (int i : peers) {
+      uint64_t x = static_cast<size_t>(i) < v.size() ? v[i] : 0;
+      sum += x;
+      max = std::max(max, x);
+    }
+    return {peers.empty() ? 0.0 : double(sum) / double(peers.size()), max};
+  }
+  uint64_t repairs() const { return by_kind[kSummaryRepair]; }
+};
+
+// Would the live peers other than `victim` still be connected without it (in peer 0's view)?
+bool connected_without(SimNetwork& net, int victim) {
+  const Topology& t = net.core(0).topology();
+  PeerName gone = net.name(victim);
+  std::set<PeerName> seen{net.name(0)};
+  std::vector<PeerName> todo{net.name(0)};
+  while (!todo.empty()) {
+    PeerName p = todo.back();
+    todo.pop_back();
+    for (const auto& [q, e] : t.find(p)->edges)
+      if (q != gone && t.connected(p, q) && seen.insert(q).second) todo.push_back(q);
+  }
+  return seen.size() == t.size() - 1;
+}
+
+constexpr int64_t kRoundMs = 2000;  // MeshConfig::gossip_interval_ms
+
+}  // namespace
+
+TEST_CASE("full-mesh join: each peer receives O(1) messages per peer that changed, no repair") {
+  // Every peer gains an edge to the newcomer, so every record changes: about one delta per peer
+  // is inherent. Relaying a record learned off-tree to every neighbour made it about three per
+  // peer (and 28 times the bytes) at 200 peers: bench/RESULTS.md, finding 1.
+  SimNetwork net(options(41));
+  std::mt19937_64 rng(41);
+  const int n = std::min(scale(), 100);
+  grow(net, n, rng);
+  REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 60'000, 500));
+  net.run_for(5000);
+  std::vector<int> existing = net.alive_peers();
+  EventTraffic traffic;
+  traffic.attach(net);
+  int64_t t0 = net.now();
+  net.add_peer({std::uniform_int_distribution<int>(0, n - 1)(rng)});
+  REQUIRE(net.run_until([&] { return net.full_mesh_converged(); }, 20'000, 10));
+  int64_t took = net.now() - t0;
+  auto [msgs_mean, msgs_max] = EventTraffic::stats(traffic.msgs, existing);
+  auto [bytes_mean, bytes_max] = EventTraffic::stats(traffic.bytes, existing);
+  MESSAGE("join of peer " << n + 1 << ": converged in " << took << " ms; per existing peer "
+                          << msgs_mean << " messages (max " << msgs_max << "), " << bytes_mean
+                          << " bytes (max " << bytes_max << ")");
+  CHECK(took < kRoundMs / 2);
+  // One delta from each peer whose record changed (n + the newcomer), and a little slack.
+  CHECK(msgs_mean < 1.1 * n + 4);
+  CHECK(msgs_max < 1.25 * n + 4);
+  CHECK(bytes_mean < 200.0 * n);
+  CHECK(traffic.repairs() == 0);
+}
+
+TEST_CASE("sparse leave: every peer learns of it within 2 gossip rounds, by broadcast") {
+  // The neighbours of a stopped peer each publish "edge removed"; trees from before the leave
+  // may run through the stopped peer, so a removal is flooded (once per version) rather than
+  // sent down a tree. Along trees it took 4.5-5.6 rounds and repairs of all N records
+  // (bench/RESULTS.md, finding 2).
+  SimOptions o = options(43);
+  o.discovery = false;
+  SimNetwork net(o);
+  std::mt19937_64 rng(43);
+  const int n = scale();
+  grow_sparse(net, n, rng);
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 60'000));
+  net.run_for(5000);
+  // The best-connected peer that can leave without splitting the mesh: most removals to spread.
+  int victim = -1;
+  for (int i = 1; i < n; ++i)
+    if (connected_without(net, i) &&
+        (victim < 0 || net.core(i).neighbors().size() > net.core(victim).neighbors().size()))
+      victim = i;
+  REQUIRE(victim > 0);
+  const size_t removals = net.core(victim).neighbors().size();  // one delta per neighbour
+  MESSAGE("stopping peer " << victim << " with " << removals << " neighbours");
+  EventTraffic traffic;
+  traffic.attach(net);
+  int64_t t0 = net.now();
+  net.stop_peer(victim);
+  REQUIRE(net.run_until([&] { return net.views_agree(); }, 30'000, 10));
+  int64_t took = net.now() - t0;
+  std::vector<int> live = net.alive_peers();
+  auto [msgs_mean, msgs_max] = EventTraffic::stats(traffic.msgs, live);
+  MESSAGE("leave converged in " << took << " ms; per peer " << msgs_mean << " messages (max "
+                                << msgs_max << "), " << traffic.repairs() << " repairs");
+  CHECK(took <= 2 * kRoundMs);
+  // Faster than any repair could help (repairs wait for 1 s without news): every peer got each
+  // removal by broadcast. A digest sent just as the news arrives can still start a repair.
+  CHECK(took < kRoundMs / 2);
+  // A flood brings each removal about once per neighbour (mean degree 6 here).
+  CHECK(msgs_mean < 6.0 * double(removals));
+  for (int i : live) CHECK(net.core(i).topology().find(net.name(victim)) == nullptr);
 }

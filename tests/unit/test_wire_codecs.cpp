@@ -109,6 +109,7 @@ void check_same(const TopologyMessage& a, const TopologyMessage& b) {
       break;
     case TopologyMessage::kSummary:
       CHECK(a.mode == b.mode);
+      CHECK(a.buckets == b.buckets);
       REQUIRE(a.summary.size() == b.summary.size());
       for (size_t i = 0; i < a.summary.size(); ++i) {
         CHECK(a.summary[i].name == b.summary[i].name);
@@ -118,6 +119,9 @@ void check_same(const TopologyMessage& a, const TopologyMessage& b) {
       break;
     case TopologyMessage::kRequest:
       CHECK(a.request == b.request);
+      break;
+    case TopologyMessage::kBuckets:
+      CHECK(a.bucket_digests == b.bucket_digests);
       break;
   }
 }
@@ -191,7 +195,8 @@ constexpr const char* kDigestHex =
     "00000003";
 constexpr const char* kSummaryHex =
     "03"
-    "01"  // mode kRepair
+    "01"                // mode kRepair
+    "8000000000000401"  // buckets 0, 10 and 63
     "00000002"
     "000000000000000a"
     "0000000000000001"
@@ -199,6 +204,15 @@ constexpr const char* kSummaryHex =
     "0000ce31e006451a"
     "0000000000000003"
     "0000000000000100";
+// kBuckets: exactly 64 bucket digests, nothing else.
+std::string buckets_hex() {
+  std::string h =
+      "05"
+      "0102030405060708"
+      "1122334455667788";
+  for (int i = 2; i < 63; ++i) h += "0000000000000000";
+  return h + "ffffffffffffffff";
+}
 constexpr const char* kRequestHex =
     "04"
     "00000002"
@@ -217,7 +231,18 @@ TopologyMessage summary_message() {
   TopologyMessage m;
   m.kind = TopologyMessage::kSummary;
   m.mode = TopologyMessage::kRepair;
+  m.buckets = 0x8000000000000401ull;
   m.summary = {{0x0a, 1, 2}, {0xce31e006451aull, 3, 0x100}};
+  return m;
+}
+
+TopologyMessage buckets_message() {
+  TopologyMessage m;
+  m.kind = TopologyMessage::kBuckets;
+  m.bucket_digests.assign(weft::kDigestBuckets, 0);
+  m.bucket_digests[0] = 0x0102030405060708ull;
+  m.bucket_digests[1] = 0x1122334455667788ull;
+  m.bucket_digests[63] = ~0ull;
   return m;
 }
 
@@ -463,15 +488,24 @@ TEST_CASE("TopologyMessage golden vectors: full update and delta") {
   CHECK(dd.updates[0].removals == std::vector<weft::PeerName>{0x0b});
 }
 
-TEST_CASE("TopologyMessage golden vectors: digest, summary, request") {
+TEST_CASE("TopologyMessage golden vectors: digest, summary, request, bucket digests") {
   CHECK(hex(weft::encode_topology_message(digest_message())) == kDigestHex);
   CHECK(hex(weft::encode_topology_message(summary_message())) == kSummaryHex);
   CHECK(hex(weft::encode_topology_message(request_message())) == kRequestHex);
   check_same(weft::decode_topology_message(unhex(kDigestHex)), digest_message());
   check_same(weft::decode_topology_message(unhex(kSummaryHex)), summary_message());
   check_same(weft::decode_topology_message(unhex(kRequestHex)), request_message());
+  CHECK(hex(weft::encode_topology_message(buckets_message())) == buckets_hex());
+  check_same(weft::decode_topology_message(unhex(buckets_hex())), buckets_message());
   CHECK(hex(weft::encode_topology_message(updates_message({}))) == "0100000000");
   CHECK(weft::decode_topology_message(unhex("0100000000")).updates.empty());
+}
+
+TEST_CASE("digest buckets: every peer must hash names alike (splitmix64's finaliser)") {
+  CHECK(weft::mix64(0) == 0xe220a8397b1dcdafull);  // splitmix64's first output for seed 0
+  CHECK(weft::digest_bucket(0x0a) == 2);
+  CHECK(weft::digest_bucket(0xce31e006451aull) == 1);
+  CHECK(weft::digest_bucket(1) == 36);
 }
 
 TEST_CASE("TopologyMessage round trips (seeded random messages of every kind)") {
@@ -484,7 +518,7 @@ TEST_CASE("TopologyMessage round trips (seeded random messages of every kind)") 
   };
   for (int i = 0; i < 300; ++i) {
     TopologyMessage m;
-    m.kind = static_cast<TopologyMessage::Kind>(1 + i % 4);
+    m.kind = static_cast<TopologyMessage::Kind>(1 + i % 5);
     switch (m.kind) {
       case TopologyMessage::kUpdates:
         for (size_t k = rng() % 5; k > 0; --k) {
@@ -508,10 +542,14 @@ TEST_CASE("TopologyMessage round trips (seeded random messages of every kind)") 
         break;
       case TopologyMessage::kSummary:
         m.mode = static_cast<TopologyMessage::Mode>(rng() % 3);
+        m.buckets = rng();
         for (size_t k = rng() % 10; k > 0; --k) m.summary.push_back({name(), rng(), rng()});
         break;
       case TopologyMessage::kRequest:
         for (size_t k = rng() % 10; k > 0; --k) m.request.push_back(name());
+        break;
+      case TopologyMessage::kBuckets:
+        for (int k = 0; k < weft::kDigestBuckets; ++k) m.bucket_digests.push_back(rng());
         break;
     }
     CAPTURE(i);
@@ -548,8 +586,9 @@ TEST_CASE("TopologyMessage: whatever the encoder produces from a record decodes"
 
 TEST_CASE("TopologyMessage: every truncation and any trailing byte is rejected") {
   auto dec = [](const Bytes& b) { return weft::decode_topology_message(b); };
-  for (const char* h :
-       {kFullUpdateHex, kDeltaUpdateHex, kDigestHex, kSummaryHex, kRequestHex, "0100000000"}) {
+  std::string buckets = buckets_hex();
+  for (const char* h : {kFullUpdateHex, kDeltaUpdateHex, kDigestHex, kSummaryHex, kRequestHex,
+                        buckets.c_str(), "0100000000"}) {
     CAPTURE(h);
     Bytes full = unhex(h);
     check_every_prefix_throws(full, 0, dec);
@@ -565,8 +604,8 @@ TEST_CASE("TopologyMessage: out-of-range peer names are rejected wherever they a
     size_t name_offset;
   };
   for (Case c : {Case{kFullUpdateHex, kOffName}, Case{kFullUpdateHex, kOffUpsertPeer},
-                 Case{kDeltaUpdateHex, kOffRemovalPeer}, Case{kSummaryHex, 6},
-                 Case{kSummaryHex, 6 + 24}, Case{kRequestHex, 5 + 8}}) {
+                 Case{kDeltaUpdateHex, kOffRemovalPeer}, Case{kSummaryHex, 14},
+                 Case{kSummaryHex, 14 + 24}, Case{kRequestHex, 5 + 8}}) {
     CAPTURE(c.hex);
     CAPTURE(c.name_offset);
     Bytes good = unhex(c.hex);
