@@ -33,7 +33,7 @@ std::string render_ipam_status(const json& s) {
   const json& owners = list(s, "owners");
   if (!owners.empty()) {
     std::vector<std::vector<std::string>> rows{
-        {"PEER", "NICKNAME", "ADDRESSES", "FREE", "REACHABLE", "RANGES"}};
+        {"PEER", "NICKNAME", "ADDRESSES", "USED", "FREE", "REACHABLE", "RANGES"}};
     std::vector<std::string> unreachable;
     for (const auto& o : owners) {
       std::string ranges;
@@ -45,7 +45,8 @@ std::string render_ipam_status(const json& s) {
         unreachable.push_back(field(o, "nickname").empty() ? field(o, "name")
                                                            : field(o, "nickname"));
       rows.push_back({field(o, "name") + (self ? " (this host)" : ""), field(o, "nickname"),
-                      field(o, "addresses"), field(o, "free"), reachable ? "yes" : "NO", ranges});
+                      field(o, "addresses"), field(o, "used"), field(o, "free"),
+                      reachable ? "yes" : "NO", ranges});
     }
     out += text_table(rows, "  ");
     if (!unreachable.empty()) {

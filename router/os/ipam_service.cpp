@@ -286,13 +286,20 @@ json IpamService::status_json() {
       spans[t.owner].push_back(format_ipv4(s.start) + "-" + format_ipv4(uint32_t(s.end - 1)));
     }
     auto free = ring.free_by_owner();
+    std::map<PeerName, uint64_t> reserved;  // the range's network/broadcast inside their spans
+    for (uint32_t a : {cfg.range.network(), cfg.range.broadcast()}) ++reserved[*ring.owner_of(a)];
     for (const auto& [owner, n] : size) {
+      // Exact for this host; for others from their published free count (a hint, republished
+      // when it moves by an eighth).
+      uint64_t used = owner == cfg.self ? core_->allocations().size()
+                                        : n - std::min(n, free[owner] + reserved[owner]);
       auto k = known.find(owner);
       json o{{"name", format_peer_name(owner)},
              {"nickname", k == known.end() ? "" : k->second.nickname},
              {"reachable", owner == cfg.self || (k != known.end() && k->second.reachable)},
              {"self", owner == cfg.self},
              {"addresses", n},
+             {"used", used},
              {"free", free[owner]},
              {"ranges", spans[owner]}};
       owners.push_back(o);
