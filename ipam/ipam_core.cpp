@@ -519,10 +519,13 @@ bool IpamCore::on_broadcast(PeerName src, PeerName from, ByteView payload, int64
   if (auto* r = std::get_if<RingMsg>(&m)) {
     bool changed = absorb(r->ring, from, now_ms);
     // Rings travel whole, so a peer may already hold what a broadcast carries (from another
-    // peer's ring) while the peers below it on this tree do not: relay each (source, ring) once,
-    // news or not, unless it lost to ours (a separate bootstrap).
+    // peer's ring) while the peers below it on this tree do not: relay each ring content once,
+    // news or not, unless it lost to ours (a separate bootstrap). Once per content, not per
+    // source: the first broadcast of a ring reaches everyone, so the same ring broadcast again by
+    // another peer (every seed of a consensus builds it) need not travel a second time.
     if (!r->ring.empty() && !state_.ring.same_bootstrap(r->ring)) return false;
-    uint64_t key = r->ring.digest() ^ (src * 0x9e3779b97f4a7c15ull);
+    (void)src;
+    uint64_t key = r->ring.digest();
     if (!relayed_.insert(key).second) return changed;
     relayed_order_.push_back(key);
     if (relayed_order_.size() > 4096) {
