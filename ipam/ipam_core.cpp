@@ -337,8 +337,27 @@ void IpamCore::serve_pending(int64_t now_ms) {
     }
   }
   if (!finished.empty()) schedule_publish(now_ms, false);
+  bool allocated =
+      std::any_of(finished.begin(), finished.end(), [](const auto& f) { return f.second.ok(); });
+  if (allocated && !need_space) top_up(now_ms);
   for (auto& [done, r] : finished)
     if (done) done(r);
+}
+
+void IpamCore::top_up(int64_t now_ms) {
+  // Running low (not out): ask for more now, so the next allocations need not wait for a
+  // round trip. Only a peer that allocates does this, so idle peers do not carve up the ring.
+  uint64_t own_free = 0;
+  for (const Span& s : state_.ring.owned_by(cfg_.self))
+    own_free += state_.allocations.free_in(s, cfg_.range);
+  if (own_free >= cfg_.low_water) return;
+  if (std::any_of(requests_.begin(), requests_.end(),
+                  [](const auto& q) { return !q.second.address; }))
+    return;
+  uint64_t others = 0;
+  for (const auto& [owner, free] : state_.ring.free_by_owner())
+    if (owner != cfg_.self) others += free;
+  if (others >= 4 * cfg_.low_water) ask_for_space(now_ms);
 }
 
 bool IpamCore::ask_for_space(int64_t now_ms) {

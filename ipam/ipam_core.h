@@ -86,6 +86,7 @@ struct IpamConfig {
   int64_t proposal_interval_ms = 1000;
   int64_t request_timeout_ms = 3000;
   int64_t wait_timeout_ms = 20000;  // how long an allocation may wait for space or a ring
+  uint64_t low_water = 8;  // fewer free addresses than this after an allocation: ask for more
 };
 
 enum class AllocError { kNone, kFull, kInUse, kOutOfRange, kTimeout, kStore, kUnreachable };
@@ -199,6 +200,7 @@ class IpamCore : public GossipChannel {
   bool try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& need_space);
   bool commit(const std::string& holder, uint32_t addr, AllocResult& result);
   bool ask_for_space(int64_t now_ms);
+  void top_up(int64_t now_ms);
   void ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms);
   std::string full_message();
   // Free space published by peers this one cannot reach now; names them in `who`.

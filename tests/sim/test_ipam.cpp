@@ -340,6 +340,31 @@ TEST_CASE("ipam: an observer never seeds; it waits, says why, and joins the firs
   REQUIRE(c.run_until([&] { return c.acked.count("w") == 1; }, 10'000));
 }
 
+TEST_CASE("ipam: a peer running low asks for more space before it runs out") {
+  InitMode m;
+  m.kind = InitMode::Kind::kSeed;
+  Cluster c(sim_options(ipam_seed(18), true), parse_ipv4_cidr("10.100.0.0/24"), m);
+  c.net.add_peer({});
+  c.net.add_peer({0});
+  c.init.seeds = {format_peer_name(c.net.name(0))};  // peer 0 owns everything at first
+  for (int i = 0; i < 2; ++i) c.attach_ipam(i, 5);
+  REQUIRE(c.run_until([&] { return c.rings_agree() && c.net.full_mesh_converged(); }, 10'000));
+  c.allocate(1, "first");  // peer 1 has nothing: it must ask, and gets half of peer 0's space
+  REQUIRE(c.run_until([&] { return c.acked.count("first") == 1; }, 5'000));
+  uint64_t got = 0;
+  for (const Span& s : c.ipam[1]->ring().owned_by(c.net.name(1))) got += s.size();
+  // Allocate until fewer than low_water (8) are free: peer 1 asks again on its own.
+  uint64_t requests = c.ipam[1]->counters().requests_sent;
+  for (uint64_t k = 0; k + 8 < got; ++k) c.allocate(1, "w" + std::to_string(k));
+  c.run(500);
+  CHECK(c.ipam[1]->counters().requests_sent > requests);
+  uint64_t now_owned = 0;
+  for (const Span& s : c.ipam[1]->ring().owned_by(c.net.name(1))) now_owned += s.size();
+  CHECK(now_owned > got);
+  CHECK(c.ipam[1]->pending() == 0);
+  c.check_safety();
+}
+
 TEST_CASE("ipam: a failed save acknowledges nothing") {
   InitMode m;
   Cluster c(sim_options(ipam_seed(15), false), parse_ipv4_cidr("10.70.0.0/24"), m);
