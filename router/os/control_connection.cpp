@@ -29,7 +29,8 @@ std::shared_ptr<ControlConnection> ControlConnection::dial(asio::io_context& io,
   }
   auto resolver = std::make_shared<tcp::resolver>(io);
   resolver->async_resolve(
-      host, port, [conn, resolver](const boost::system::error_code& ec, tcp::resolver::results_type r) {
+      host, port,
+      [conn, resolver](const boost::system::error_code& ec, tcp::resolver::results_type r) {
         if (conn->done_) return;
         if (ec) return conn->fail(ChannelFailure::kNone, "cannot resolve: " + ec.message());
         asio::async_connect(conn->socket_, r,
@@ -54,19 +55,19 @@ void ControlConnection::start() {
 
 void ControlConnection::read() {
   auto self = shared_from_this();
-  socket_.async_read_some(asio::buffer(buf_), [self](const boost::system::error_code& ec,
-                                                     size_t n) {
-    if (self->done_) return;
-    if (ec) {
-      std::string why = ec == asio::error::eof ? "connection closed by the other side"
-                                               : ec.message();
-      if (self->channel_.failed()) why = self->channel_.failure_detail();
-      return self->fail(self->channel_.failure(), why);
-    }
-    self->channel_.receive(ByteView(self->buf_.data(), n));
-    self->after_input();
-    if (!self->done_) self->read();
-  });
+  socket_.async_read_some(
+      asio::buffer(buf_), [self](const boost::system::error_code& ec, size_t n) {
+        if (self->done_) return;
+        if (ec) {
+          std::string why =
+              ec == asio::error::eof ? "connection closed by the other side" : ec.message();
+          if (self->channel_.failed()) why = self->channel_.failure_detail();
+          return self->fail(self->channel_.failure(), why);
+        }
+        self->channel_.receive(ByteView(self->buf_.data(), n));
+        self->after_input();
+        if (!self->done_) self->read();
+      });
 }
 
 void ControlConnection::after_input() {

@@ -2,7 +2,9 @@
 // One control connection's socket: TCP via Asio, bytes through a ControlChannel (handshake and
 // encryption), events to a ControlConnection::Events sink. Thin: every decision is the mesh
 // core's; this only moves bytes and reports.
+// clang-format off: the regrouping would move it after the Boost headers
 #include <utility>  // Boost 1.74's asio headers need it first with GCC 12
+// clang-format on
 
 #include <boost/asio/ip/tcp.hpp>
 #include <deque>

@@ -94,8 +94,7 @@ void PcapDevice::write(ByteView vnet, ByteView frame) {
   if (pcap_inject(pcap_, out_.data(), out_.size()) < 0) ++write_drops_;
 }
 
-std::unique_ptr<FrameDevice> open_frame_device(CaptureBackend backend,
-                                               boost::asio::io_context& io,
+std::unique_ptr<FrameDevice> open_frame_device(CaptureBackend backend, boost::asio::io_context& io,
                                                const std::string& bridge, int mtu) {
   std::unique_ptr<FrameDevice> d;
   if (backend == CaptureBackend::kPcap) {

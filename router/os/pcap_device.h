@@ -3,7 +3,9 @@
 // the bridge and whose other end the router captures from and injects into with libpcap.
 // Offloads are switched off on the bridge end, so the kernel segments and checksums every frame
 // before it reaches us: frames never exceed their sender's MTU and need no virtio-net header.
+// clang-format off: the regrouping would move it after the Boost headers
 #include <utility>  // Boost 1.74's asio headers need it first with GCC 12
+// clang-format on
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <string>

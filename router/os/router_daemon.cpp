@@ -1,17 +1,16 @@
 #include "router/os/router_daemon.h"
 
-#include <sodium.h>
-#include <spdlog/spdlog.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <cstring>
-
 #include <boost/asio/ip/v6_only.hpp>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
@@ -95,8 +94,8 @@ void RouterDaemon::run() {
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(ep, ec);
   if (ec)
-    throw std::runtime_error("cannot listen on TCP port " + std::to_string(opts_.self.port) +
-                             ": " + ec.message() + " (is another weft router running? use --port)");
+    throw std::runtime_error("cannot listen on TCP port " + std::to_string(opts_.self.port) + ": " +
+                             ec.message() + " (is another weft router running? use --port)");
   acceptor_.listen();
 
   ipam::IpamConfig ic;
@@ -104,7 +103,8 @@ void RouterDaemon::run() {
   ic.range = opts_.ipalloc_range;
   ic.init = opts_.ipalloc_init;
   ic.started_unix_ms = opts_.started_unix_ms;
-  ipam_ = std::make_unique<IpamService>(io_, *mesh_, opts_.datadir, ic, [this] { return now_ms(); });
+  ipam_ =
+      std::make_unique<IpamService>(io_, *mesh_, opts_.datadir, ic, [this] { return now_ms(); });
   ipam_->start();
 
   http_ = std::make_unique<HttpServer>(io_, [this](const HttpRequest& r, HttpResponder respond) {
@@ -122,8 +122,9 @@ void RouterDaemon::run() {
                WEFT_VERSION, format_peer_name(opts_.self.name), opts_.self.nickname,
                opts_.self.port, opts_.encryption ? "on" : "OFF", opts_.discovery ? "on" : "off");
   if (!opts_.encryption)
-    spdlog::warn("ENCRYPTION IS OFF: control and data traffic between peers is readable and "
-                 "forgeable on the network");
+    spdlog::warn(
+        "ENCRYPTION IS OFF: control and data traffic between peers is readable and "
+        "forgeable on the network");
   mesh_->start(targets, now_ms());
   targets_changed(mesh_->targets());
   accept();
@@ -156,8 +157,8 @@ void RouterDaemon::accept() {
                        : a.to_string() + ":" + std::to_string(rep.port());
     }
     ConnId id = mesh_->on_inbound(addr, now_ms());
-    auto conn = std::make_shared<ControlConnection>(std::move(sock), id, channel_config(false),
-                                                    *this);
+    auto conn =
+        std::make_shared<ControlConnection>(std::move(sock), id, channel_config(false), *this);
     conns_[id] = conn;
     conn->start();
     rearm_timer();
@@ -208,17 +209,24 @@ void RouterDaemon::close(ConnId id) {
 
 void RouterDaemon::log(LogLevel level, const std::string& message) {
   switch (level) {
-    case LogLevel::kDebug: spdlog::debug("{}", message); break;
-    case LogLevel::kInfo: spdlog::info("{}", message); break;
-    case LogLevel::kWarn: spdlog::warn("{}", message); break;
-    case LogLevel::kError: spdlog::error("{}", message); break;
+    case LogLevel::kDebug:
+      spdlog::debug("{}", message);
+      break;
+    case LogLevel::kInfo:
+      spdlog::info("{}", message);
+      break;
+    case LogLevel::kWarn:
+      spdlog::warn("{}", message);
+      break;
+    case LogLevel::kError:
+      spdlog::error("{}", message);
+      break;
   }
 }
 
 void RouterDaemon::targets_changed(const std::vector<std::string>& targets) {
   try {
-    write_file_atomic(opts_.datadir + "/targets.json", nlohmann::json(targets).dump() + "\n",
-                      0600);
+    write_file_atomic(opts_.datadir + "/targets.json", nlohmann::json(targets).dump() + "\n", 0600);
   } catch (const std::exception& e) {
     spdlog::error("cannot save the target list: {}", e.what());
   }
@@ -353,8 +361,8 @@ void RouterDaemon::start_dataplane() {
   udp_.open(asio::ip::udp::v4());
   udp_.bind(asio::ip::udp::endpoint(asio::ip::udp::v4(), opts_.self.port), ec);
   if (ec)
-    throw std::runtime_error("cannot listen on UDP port " + std::to_string(opts_.self.port) +
-                             ": " + ec.message());
+    throw std::runtime_error("cannot listen on UDP port " + std::to_string(opts_.self.port) + ": " +
+                             ec.message());
   udp_.non_blocking(true);
   // Bursts of segments from one super-frame arrive back to back: room for several of them.
   udp_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);

@@ -11,7 +11,9 @@
 #include <map>
 #include <memory>
 #include <string>
+// clang-format off: the regrouping would move it after the Boost headers
 #include <utility>  // Boost 1.74's asio headers need it first with GCC 12
+// clang-format on
 #include <vector>
 
 #include "common/overlay.h"
@@ -88,7 +90,9 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
 
   struct TopologyRoutes : ForwardingRoutes {
     MeshCore* mesh = nullptr;
-    std::optional<PeerName> next_hop(PeerName dst) override { return mesh->topology().next_hop(dst); }
+    std::optional<PeerName> next_hop(PeerName dst) override {
+      return mesh->topology().next_hop(dst);
+    }
     std::vector<PeerName> broadcast_children(PeerName src) override {
       return mesh->topology().broadcast_children(src, /*without_tree=*/false);
     }

@@ -37,7 +37,8 @@ TapDevice::TapDevice(boost::asio::io_context& io, const std::string& name,
                      const std::string& bridge, int mtu)
     : name_(name), sd_(io) {
   fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd_ < 0) throw std::runtime_error(std::string("cannot open /dev/net/tun: ") + strerror(errno));
+  if (fd_ < 0)
+    throw std::runtime_error(std::string("cannot open /dev/net/tun: ") + strerror(errno));
   ifreq ifr{};
   // No IFF_NAPI: its GRO merged the segments we used to write one by one; SegmentCoalescer now
   // writes them merged, and without NAPI a write is processed at once in our own context

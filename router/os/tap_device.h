@@ -4,7 +4,9 @@
 // negotiated the header is all zeros.
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <string>
+// clang-format off: the regrouping would move it after the Boost headers
 #include <utility>  // Boost 1.74's asio headers need it first with GCC 12
+// clang-format on
 #include <vector>
 
 #include "router/dataplane/gso.h"
