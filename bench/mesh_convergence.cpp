@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_report.h"
 #include "tests/sim/lib/sim_network.h"
 #include "tests/sim/lib/traffic.h"
 
@@ -673,33 +674,9 @@ const char* const kBegin =
     "overwritten) -->";
 const char* const kEnd = "<!-- weft_bench_mesh:end -->";
 
+// The shared writer (bench/bench_report.h) puts the block between the markers.
 bool write_results(const std::string& path, const std::string& block) {
-  std::string text;
-  {
-    std::ifstream in(path);
-    if (in) {
-      std::ostringstream s;
-      s << in.rdbuf();
-      text = s.str();
-    }
-  }
-  std::string generated = std::string(kBegin) + "\n" + block + kEnd;
-  auto b = text.find(kBegin);
-  auto e = text.find(kEnd);
-  if (b != std::string::npos && e != std::string::npos && e > b) {
-    text.replace(b, e + std::strlen(kEnd) - b, generated);
-  } else {
-    if (text.empty()) text = "# Benchmark results\n";
-    text += "\n## Mesh convergence (simulated)\n\n" + generated + "\n";
-  }
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return false;
-    out << text;
-    if (!out.flush()) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
+  return weft::bench::write_block(path, kBegin, kEnd, "Mesh convergence (simulated)", block);
 }
 
 std::vector<int> parse_sizes(const std::string& s) {
