@@ -29,7 +29,7 @@
 #include "ipam/allocations.h"
 #include "ipam/messages.h"
 #include "ipam/ring.h"
-#include "router/mesh/gossip.h"
+#include "gossip/gossip_channel.h"
 
 namespace weft::ipam {
 
@@ -40,11 +40,7 @@ enum class Severity { kDebug, kInfo, kWarn, kError };
 // and "no free space" is always exact).
 bool published_free_close(uint64_t published, uint64_t actual);
 
-struct PeerInfo {
-  PeerName name = 0;
-  std::string nickname;
-  bool reachable = false;
-};
+using PeerInfo = MemberInfo;
 
 struct InitMode {
   enum class Kind { kConsensus, kSeed, kObserver };

@@ -17,7 +17,7 @@
 #include "router/dataplane/data_session.h"
 #include "router/dataplane/forwarder.h"
 #include "router/dataplane/icmp_too_big.h"
-#include "router/mesh/gossip.h"
+#include "gossip/gossip_channel.h"
 
 namespace weft {
 

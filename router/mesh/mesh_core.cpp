@@ -283,6 +283,7 @@ void MeshCore::forget_conn(ConnId id, ChannelFailure failure, const std::string&
                                " closed: " + (detail.empty() ? "closed" : detail));
       topo_.remove_own_edge(c.remote.name);
       own_record_changed(now_ms);
+      for (auto& [name, ch] : channels_) ch->on_neighbor_down(c.remote.name, now_ms);
     }
   }
   for (auto& [addr, a] : attempts_) {
@@ -470,6 +471,8 @@ void MeshCore::maintain_routes(int64_t now_ms) {
     topo_.rebuild();
     ++metrics_.route_recomputations;
     rebuilt = true;
+    for (PeerName p : gone)
+      for (auto& [name, ch] : channels_) ch->on_peer_gone(p, now_ms);
   }
   // Discovery only has news to act on when the view changed.
   if (rebuilt && cfg_.discovery) discover(now_ms);
@@ -560,13 +563,27 @@ void MeshCore::on_timer(int64_t now_ms) {
     maintain_routes(now_ms);
   }
   dial_due(now_ms);
+  for (auto& [name, ch] : channels_)
+    if (ch->next_deadline() <= now_ms) ch->on_timer(now_ms);
 }
 
 int64_t MeshCore::next_deadline() const {
   int64_t d = next_tick_ms_;
   if (rebuild_due_ms_ >= 0) d = std::min(d, rebuild_due_ms_);
   if (publish_due_ms_ >= 0) d = std::min(d, publish_due_ms_);
+  for (const auto& [name, ch] : channels_) d = std::min(d, ch->next_deadline());
   return std::min(d, next_dial_ms_);
+}
+
+std::vector<MemberInfo> MeshCore::members() const {
+  std::vector<MemberInfo> out;
+  for (const auto& [name, r] : topo_.records())
+    out.push_back({name, r.nickname, topo_.reachable(name)});
+  return out;
+}
+
+bool MeshCore::reachable(PeerName peer) const {
+  return topo_.reachable(peer);
 }
 
 std::vector<std::string> MeshCore::targets() const {

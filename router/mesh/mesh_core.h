@@ -15,8 +15,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log_level.h"
+#include "gossip/gossip_channel.h"
 #include "router/crypto/control_channel.h"
-#include "router/mesh/gossip.h"
 #include "router/mesh/mesh_metrics.h"
 #include "router/mesh/topology.h"
 #include "router/mesh/topology_gossip.h"
@@ -26,8 +27,6 @@
 namespace weft {
 
 using ConnId = uint64_t;
-
-enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 class MeshIo {
  public:
@@ -77,7 +76,7 @@ struct ConnectionStatus {
 // "host" -> "host:6783"; "[v6]" and "host:port" are kept. Returns "" when malformed.
 std::string normalize_address(const std::string& address, uint16_t default_port);
 
-class MeshCore : public GossipSender {
+class MeshCore : public GossipSender, public Membership {
  public:
   MeshCore(MeshConfig cfg, MeshIo& io);
 
@@ -92,7 +91,9 @@ class MeshCore : public GossipSender {
   void on_message(ConnId id, ByteView message, int64_t now_ms);
   // The connection ended (any time: dial failure, handshake failure, or after establishment).
   void on_closed(ConnId id, ChannelFailure failure, const std::string& detail, int64_t now_ms);
+  // Runs the mesh's own timers and every registered channel whose deadline has passed.
   void on_timer(int64_t now_ms);
+  // The earliest of the mesh's deadlines and every registered channel's next_deadline().
   int64_t next_deadline() const;
 
   // Targets (the API's connect/forget). Return the new list.
@@ -108,6 +109,10 @@ class MeshCore : public GossipSender {
   void relay_broadcast(std::string_view channel, PeerName src, PeerName from, ByteView payload,
                        GossipRelay how) override;
   std::vector<PeerName> relay_targets(PeerName src, PeerName from, GossipRelay how) override;
+
+  // Membership
+  std::vector<MemberInfo> members() const override;
+  bool reachable(PeerName peer) const override;
 
   const MeshConfig& config() const { return cfg_; }
   Topology& topology() { return topo_; }

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "router/mesh/gossip.h"
+#include "gossip/gossip_channel.h"
 #include "router/mesh/peer_record.h"
 #include "router/wire/topology_message.h"
 

@@ -4,7 +4,7 @@
 // Anti-entropy repairs anything missed: neighbours compare an O(1) digest of their views; only
 // when the digests differ, per-bucket digests (64 buckets of names); then summaries of the
 // buckets that differ, and just the records that differ.
-#include "router/mesh/gossip.h"
+#include "gossip/gossip_channel.h"
 #include "router/mesh/topology.h"
 
 namespace weft {

@@ -77,12 +77,7 @@ ipam::IpamState load_state(const std::string& path) {
 
 IpamService::IpamService(asio::io_context& io, MeshCore& mesh, const std::string& datadir,
                          ipam::IpamConfig cfg, std::function<int64_t()> now_ms)
-    : io_(io),
-      mesh_(mesh),
-      path_(datadir + "/ipam.json"),
-      now_(std::move(now_ms)),
-      timer_(io),
-      epoch_(std::chrono::steady_clock::now()) {
+    : io_(io), mesh_(mesh), path_(datadir + "/ipam.json"), now_(std::move(now_ms)) {
   ipam::IpamState loaded = load_state(path_);
   try {
     ipam::IpamEnv& env = *this;
@@ -94,7 +89,6 @@ IpamService::IpamService(asio::io_context& io, MeshCore& mesh, const std::string
                              "workload and move " +
                              path_ + " aside to change the range");
   }
-  epoch_ -= std::chrono::milliseconds(now_());  // so that epoch_ + now_() is now
 }
 
 IpamService::~IpamService() = default;
@@ -102,53 +96,30 @@ IpamService::~IpamService() = default;
 void IpamService::start() {
   mesh_.register_channel(ipam::IpamCore::kChannel, this);
   core_->start(now_());
-  rearm();
-}
-
-void IpamService::rearm() {
-  int64_t d = core_->next_deadline();
-  if (d == INT64_MAX || d == timer_at_) return;
-  timer_at_ = d;
-  timer_.expires_at(epoch_ + std::chrono::milliseconds(d));
-  timer_.async_wait([this, d](const boost::system::error_code& ec) {
-    if (ec || d != timer_at_) return;
-    timer_at_ = -1;
-    core_->on_timer(now_());
-    rearm();
-  });
 }
 
 // --- GossipChannel
 
 void IpamService::on_neighbor(PeerName from, ByteView payload, int64_t now_ms) {
   core_->on_neighbor(from, payload, now_ms);
-  rearm();
 }
 void IpamService::on_unicast(PeerName src, ByteView payload, int64_t now_ms) {
   core_->on_unicast(src, payload, now_ms);
-  rearm();
 }
 bool IpamService::on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) {
-  bool news = core_->on_broadcast(src, from, payload, now_ms);
-  rearm();
-  return news;
+  return core_->on_broadcast(src, from, payload, now_ms);
 }
 void IpamService::on_neighbor_up(PeerName peer, int64_t now_ms) {
   core_->on_neighbor_up(peer, now_ms);
-  rearm();
 }
 void IpamService::on_gossip_tick(PeerName neighbor, int64_t now_ms) {
   core_->on_gossip_tick(neighbor, now_ms);
-  rearm();
 }
 
 // --- IpamEnv, IpamStore
 
 std::vector<ipam::PeerInfo> IpamService::peers() {
-  std::vector<ipam::PeerInfo> out;
-  const Topology& t = mesh_.topology();
-  for (const auto& [name, r] : t.records()) out.push_back({name, r.nickname, t.reachable(name)});
-  return out;
+  return mesh_.members();
 }
 
 void IpamService::log(ipam::Severity s, const std::string& message) {
@@ -213,7 +184,6 @@ void IpamService::handle(const HttpRequest& req, HttpResponder respond) {
       core_->claim(holder, *address, now_(), done);
     else
       core_->allocate(holder, now_(), done);
-    rearm();
     return;
   }
   if (p == "/ipam/release" && req.method == "POST") {
@@ -233,7 +203,6 @@ void IpamService::handle(const HttpRequest& req, HttpResponder respond) {
     }
     json freed = json::array();
     for (uint32_t a : core_->release(holder, now_(), only)) freed.push_back(format_ipv4(a));
-    rearm();
     return respond(json_response(200, {{"released", freed}}));
   }
   if (p == "/ipam/lookup" && req.method == "GET") {
@@ -253,7 +222,6 @@ void IpamService::handle(const HttpRequest& req, HttpResponder respond) {
           error_response(400, std::string("expected {\"peer\": \"NAME\"}: ") + e.what()));
     }
     ipam::RmpeerResult r = core_->rmpeer(peer, now_());
-    rearm();
     if (!r.ok) return respond(error_response(409, r.message));
     return respond(json_response(
         200,

@@ -10,7 +10,6 @@
 //   GET  /ipam/status                                               -> ring, peers, allocations
 //   POST /ipam/rmpeer   {"peer": "NAME or nickname"}                -> {"addresses": N}
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -36,27 +35,25 @@ class IpamService : public GossipChannel, private ipam::IpamEnv, private ipam::I
   nlohmann::json status_json();
   std::string metrics_text() const;
 
-  // GossipChannel: forwards to the core, then rearms the timer (the core may have new deadlines).
+  // GossipChannel: forwards to the core (the mesh drives its deadlines).
   void on_neighbor(PeerName from, ByteView payload, int64_t now_ms) override;
   void on_unicast(PeerName src, ByteView payload, int64_t now_ms) override;
   bool on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) override;
   void on_neighbor_up(PeerName peer, int64_t now_ms) override;
   void on_gossip_tick(PeerName neighbor, int64_t now_ms) override;
+  int64_t next_deadline() const override { return core_->next_deadline(); }
+  void on_timer(int64_t now_ms) override { core_->on_timer(now_ms); }
 
  private:
   std::vector<ipam::PeerInfo> peers() override;
   void log(ipam::Severity s, const std::string& message) override;
   void save(const ipam::IpamState& state) override;
-  void rearm();
 
   boost::asio::io_context& io_;
   MeshCore& mesh_;
   std::string path_;
   std::function<int64_t()> now_;
   std::unique_ptr<ipam::IpamCore> core_;
-  boost::asio::steady_timer timer_;
-  int64_t timer_at_ = -1;
-  std::chrono::steady_clock::time_point epoch_;
 };
 
 }  // namespace weft

@@ -1,10 +1,17 @@
 #pragma once
-// Gossip channels: how modules (topology now; IPAM, DNS, workloads, policies later) share state
-// over the mesh without knowing its internals. A module implements GossipChannel and registers
-// it with the mesh under a unique name; the mesh hands it a GossipSender.
+// Gossip channels: the boundary through which modules (topology, IPAM, the cluster state, DNS)
+// share state over the mesh without knowing its internals. This header depends on nothing in
+// router/, so ipam/, state/, dns/ and npc/ can include it.
+//
+// A module implements GossipChannel and registers it with the mesh under a unique name; the
+// mesh hands it a GossipSender to talk and a Membership to ask who is there, tells it about
+// neighbours and peers coming and going, and drives its timers (next_deadline / on_timer), so
+// no module arms a timer of its own.
 //
 // Delivery is best effort (a connection can drop a message), so every channel must converge by
 // periodic anti-entropy (on_gossip_tick) rather than rely on each broadcast arriving.
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +48,24 @@ class GossipSender {
   }
 };
 
+// A peer as the mesh knows it.
+struct MemberInfo {
+  PeerName name = 0;
+  std::string nickname;
+  bool reachable = false;  // a route leads to it now (always true for this peer itself)
+};
+
+// Who is in the mesh, asked by modules when they need it (the mesh implements it).
+class Membership {
+ public:
+  virtual ~Membership() = default;
+  // Every peer the mesh knows, this one included.
+  virtual std::vector<MemberInfo> members() const = 0;
+  virtual bool reachable(PeerName peer) const = 0;
+};
+
+constexpr int64_t kNoGossipDeadline = INT64_MAX;
+
 class GossipChannel {
  public:
   virtual ~GossipChannel() = default;
@@ -55,6 +80,16 @@ class GossipChannel {
   virtual void on_neighbor_up(PeerName peer, int64_t now_ms) = 0;
   // Periodic anti-entropy with one randomly chosen neighbour.
   virtual void on_gossip_tick(PeerName neighbor, int64_t now_ms) = 0;
+  // The control connection to a neighbour has closed (it may still be reachable via others).
+  virtual void on_neighbor_down(PeerName /*peer*/, int64_t /*now_ms*/) {}
+  // The mesh has forgotten `peer`: it was unreachable past the mesh's grace period and its
+  // record was collected. It may come back later (a long partition ends) as a new arrival.
+  virtual void on_peer_gone(PeerName /*peer*/, int64_t /*now_ms*/) {}
+  // The earliest time on_timer wants to run, or kNoGossipDeadline. The mesh asks after every
+  // event it delivers to any channel, so a channel's deadline may change in any handler.
+  virtual int64_t next_deadline() const { return kNoGossipDeadline; }
+  // Called once next_deadline() has passed (possibly late, never early).
+  virtual void on_timer(int64_t /*now_ms*/) {}
 };
 
 }  // namespace weft
