@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -18,6 +19,7 @@
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
+#include "cli/workload_registry.h"
 #include "common/ipv4_cidr.h"
 
 namespace weft::cli {
@@ -30,6 +32,9 @@ struct AttachOptions {
   std::vector<std::string> args;  // addresses, then the namespace unless --pid is given
   std::string name;
   int pid = 0;
+  std::string ns;                   // --namespace
+  std::vector<std::string> labels;  // --label K=V
+  std::vector<std::string> ports;   // --port NAME=NUMBER/PROTO
 };
 
 struct DetachOptions {
@@ -76,6 +81,52 @@ bool valid_workload_name(const std::string& n) {
 // name given in an address's place looks like.
 bool looks_like_address(const std::string& s) {
   return parse_ipv4(s.substr(0, s.find('/'))).has_value() || s.find(':') != std::string::npos;
+}
+
+// --label K=V, each once (the router checks keys and values as Kubernetes does).
+std::map<std::string, std::string> parse_labels(const std::vector<std::string>& given) {
+  std::map<std::string, std::string> out;
+  for (const auto& l : given) {
+    size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw CliError("invalid --label \"" + l + "\": give KEY=VALUE, e.g. --label app=web.");
+    if (!out.emplace(l.substr(0, eq), l.substr(eq + 1)).second)
+      throw CliError("--label " + l.substr(0, eq) + " is given twice; give each key once.");
+  }
+  return out;
+}
+
+// --port NAME=NUMBER[/PROTO] (PROTO TCP, UDP or SCTP; TCP when left out).
+std::vector<WorkloadPort> parse_ports(const std::vector<std::string>& given) {
+  std::vector<WorkloadPort> out;
+  for (const auto& p : given) {
+    size_t eq = p.find('=');
+    auto bad = [&] {
+      return CliError("invalid --port \"" + p +
+                      "\": give NAME=NUMBER/PROTO, e.g. --port http=80/TCP (PROTO TCP, UDP or "
+                      "SCTP).");
+    };
+    if (eq == std::string::npos || eq == 0) throw bad();
+    WorkloadPort wp;
+    wp.name = p.substr(0, eq);
+    std::string rest = p.substr(eq + 1);
+    size_t slash = rest.find('/');
+    if (slash != std::string::npos) {
+      wp.protocol = rest.substr(slash + 1);
+      for (char& c : wp.protocol)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      rest = rest.substr(0, slash);
+    }
+    try {
+      size_t used = 0;
+      wp.port = std::stoi(rest, &used);
+      if (used != rest.size()) throw bad();
+    } catch (const std::logic_error&) {
+      throw bad();
+    }
+    out.push_back(wp);
+  }
+  return out;
 }
 
 // The namespace to attach and the addresses, from the positional arguments.
@@ -233,6 +284,8 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
                    "re-create it, then attach.");
   }
   std::vector<Ipv4Cidr> addrs = parse_addresses(given, ns, range);
+  (void)parse_labels(o.labels);
+  (void)parse_ports(o.ports);
   const uint64_t inode = resolve_netns(ns);
 
   std::vector<WorkloadRecord> records = read_workloads(ctx);
@@ -279,7 +332,15 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
   const std::string mtu = std::to_string(cfg.mtu);
   const std::string path = ns.path();
   const std::string next = "Run the command as root.";
-  WorkloadRecord rec{ns.name, ns.pid, name, "", {}, veth, inode};
+  WorkloadRecord rec;
+  rec.netns = ns.name;
+  rec.pid = ns.pid;
+  rec.name = name;
+  rec.veth = veth;
+  rec.netns_inode = inode;
+  rec.ns = o.ns.empty() ? "default" : o.ns;
+  rec.labels = parse_labels(o.labels);
+  rec.ports = parse_ports(o.ports);
   for (const auto& a : addrs) rec.ips.push_back(a.to_string());
   {
     HoldSignals hold;
@@ -317,13 +378,9 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
                        ns.label() + ".");
       }
       rec.mac = (*info)["address"].get<std::string>();
-      // A stale record for the same name (the namespace was deleted and created again) is
-      // replaced by this one.
-      std::erase_if(records, [&](const WorkloadRecord& r) {
-        return r.netns_label() == ns.label() && is_stale(r);
-      });
-      records.push_back(rec);
-      write_workloads(ctx, records);
+      // A stale record under the same label (the namespace was deleted and created again) is
+      // replaced by this one: the router keys workloads by their label.
+      register_workload(ctx, rec);
     } catch (const std::exception& e) {
       ipam_release(ctx, holder);
       ProgramResult undo = ip({"link", "del", veth});
@@ -397,6 +454,7 @@ void run_detach(const Context& ctx, const DetachOptions& o) {
            "Run the command as root.");
       removed = true;
     }
+    unregister_workload(ctx, r.netns_label());
     std::string ips;
     for (const auto& ip : r.ips) ips += (ips.empty() ? "" : ", ") + ip;
     if (auto e = ipam_release(ctx, ipam_holder(r.name)); !e.empty()) {
@@ -415,18 +473,34 @@ void run_detach(const Context& ctx, const DetachOptions& o) {
                       (r.ips.size() == 1 ? "is" : "are") + " free again.");
     }
   }
-  write_workloads(ctx, rest);
   for (const auto& l : lines) say(l);
 }
 
-void run_ps(const Context& ctx, bool as_json) {
+struct PsOptions {
+  bool json = false;
+  bool all = false;
+  std::string ns;
+};
+
+void run_ps(const Context& ctx, const PsOptions& o) {
   const std::string dir = ctx.datadir();
   std::error_code ec;
   std::vector<WorkloadRow> rows;
   if (fs::is_directory(dir, ec)) {
-    for (auto& r : read_workloads(ctx)) rows.push_back({r, is_stale(r)});
+    std::string self;
+    if (o.all) {
+      auto st = try_get_status(ctx, std::chrono::seconds(2));
+      if (!st)
+        throw CliError(not_running_message(ctx) + " (--all asks the router for every host's).");
+      self = st->value("name", "");
+    }
+    for (auto& r : read_workloads(ctx, o.all, o.ns)) {
+      // Only this host's namespaces can be checked for being gone.
+      bool here = !o.all || r.host.empty() || r.host == self;
+      rows.push_back({r, here && is_stale(r)});
+    }
   }
-  std::cout << (as_json ? render_workloads_json(rows) : render_workloads(rows)) << std::flush;
+  std::cout << (o.json ? render_workloads_json(rows) : render_workloads(rows, o.all)) << std::flush;
 }
 
 }  // namespace
@@ -449,6 +523,12 @@ void add_attach_commands(CLI::App& app, Context& ctx) {
                      "Name of the workload (default: the namespace's name, or pid-PID)");
   attach->add_option("--pid", a->pid, "Attach the network namespace of this process")
       ->check(CLI::PositiveNumber);
+  attach->add_option("--namespace", a->ns,
+                     "The workload's namespace, as NetworkPolicies and DNS see it (default: "
+                     "default)");
+  attach->add_option("--label", a->labels, "A label K=V (repeat for more)");
+  attach->add_option("--port", a->ports,
+                     "A named port NAME=NUMBER/PROTO, e.g. http=80/TCP (repeat for more)");
   attach->callback([&ctx, a] { run_attach(ctx, *a); });
 
   auto d = std::make_shared<DetachOptions>();
@@ -462,11 +542,15 @@ void add_attach_commands(CLI::App& app, Context& ctx) {
   dn->excludes(dp);
   detach->callback([&ctx, d] { run_detach(ctx, *d); });
 
-  auto ps_json = std::make_shared<bool>(false);
+  auto pso = std::make_shared<PsOptions>();
   CLI::App* ps = app.add_subcommand(
-      "ps", "List the workloads attached on this host: namespace, name, MAC, addresses");
-  ps->add_flag("--json", *ps_json, "Print them as JSON");
-  ps->callback([&ctx, ps_json] { run_ps(ctx, *ps_json); });
+      "ps",
+      "List the workloads attached on this host (every host's with --all): network namespace, "
+      "namespace, name, MAC, addresses, labels");
+  ps->add_flag("--json", pso->json, "Print them as JSON");
+  ps->add_flag("--all", pso->all, "Every host's workloads, as this host's router knows them");
+  ps->add_option("-n,--namespace", pso->ns, "Only this namespace's workloads");
+  ps->callback([&ctx, pso] { run_ps(ctx, *pso); });
 }
 
 }  // namespace weft::cli

@@ -15,6 +15,7 @@ void add_stop_commands(CLI::App& app, Context& ctx);    // stop, reset
 void add_attach_commands(CLI::App& app, Context& ctx);  // attach, detach, ps
 void add_expose_commands(CLI::App& app, Context& ctx);  // expose, hide
 void add_version_command(CLI::App& app);
-void add_ipam_commands(CLI::App& app, Context& ctx);  // rmpeer
+void add_ipam_commands(CLI::App& app, Context& ctx);   // rmpeer
+void add_label_commands(CLI::App& app, Context& ctx);  // label, namespace label|list
 
 }  // namespace weft::cli

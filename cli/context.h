@@ -8,7 +8,6 @@ namespace weft::cli {
 
 constexpr const char* kDefaultDatadir = "/var/lib/weft";
 constexpr uint16_t kDefaultPort = 6783;
-constexpr const char* kDefaultHttpAddr = "127.0.0.1:6784";
 
 struct Context {
   // As given by --datadir / WEFT_DATADIR; see datadir().

@@ -11,6 +11,7 @@
 #include "cli/ipam_client.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
+#include "cli/workload_registry.h"
 #include "common/ipv4_cidr.h"
 
 namespace weft::cli {

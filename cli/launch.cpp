@@ -20,6 +20,7 @@
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
 #include "cli/secret.h"
+#include "cli/workload_registry.h"
 #include "common/host_port.h"
 #include "common/ipv4_cidr.h"
 #include "common/peer_name.h"
@@ -42,7 +43,7 @@ struct LaunchOptions {
   std::string name;
   std::string nickname;
   int port = kDefaultPort;
-  std::string http_addr = kDefaultHttpAddr;
+  std::string http_addr;  // off unless given: the unix socket is the API
   PasswordInput password;
   bool no_encryption = false;
   bool no_discovery = false;
@@ -66,22 +67,22 @@ void validate(LaunchOptions& o) {
     }
   }
   HostPort api;
-  try {
-    api = parse_host_port(o.http_addr, 6784);
-  } catch (const std::invalid_argument& e) {
-    throw CliError("invalid --http-addr: " + std::string(e.what()) + ".");
-  }
-  if (!is_ip_literal(api.host)) {
+  if (!o.http_addr.empty()) try {
+      api = parse_host_port(o.http_addr, 6784);
+    } catch (const std::invalid_argument& e) {
+      throw CliError("invalid --http-addr: " + std::string(e.what()) + ".");
+    }
+  if (!o.http_addr.empty() && !is_ip_literal(api.host)) {
     throw CliError("--http-addr " + o.http_addr +
                    ": give an IP address, not a name, so the API surely binds to loopback. Use "
                    "127.0.0.1:PORT or [::1]:PORT.");
   }
-  if (!is_loopback_literal(api.host)) {
+  if (!o.http_addr.empty() && !is_loopback_literal(api.host)) {
     throw CliError("--http-addr " + o.http_addr +
                    " is not a loopback address: the weft API must only be reachable from this "
                    "host. Use 127.0.0.1:PORT or [::1]:PORT.");
   }
-  o.http_addr = format_host_port(api);
+  if (!o.http_addr.empty()) o.http_addr = format_host_port(api);
   if (!o.range.empty()) {
     Ipv4Cidr r;
     try {
@@ -392,8 +393,9 @@ void add_launch_command(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
   cmd->add_option("--http-addr", o->http_addr,
-                  "Loopback address for the HTTP API (also on DATADIR/api.sock)")
-      ->capture_default_str();
+                  "Also serve a read-only HTTP API (status, metrics, listings) on this loopback "
+                  "address, e.g. 127.0.0.1:6784 (off by default; changes go through "
+                  "DATADIR/api.sock, root only)");
   auto* pw = cmd->add_option("--password", o->password.password,
                              "Cluster password (visible in ps: prefer --password-file or the "
                              "WEFT_PASSWORD environment variable)");

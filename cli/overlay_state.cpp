@@ -61,22 +61,6 @@ OverlayConfig require_overlay_config(const Context& ctx) {
   return *c;
 }
 
-std::vector<WorkloadRecord> read_workloads(const Context& ctx) {
-  auto text = read_state_file(ctx.workloads_file());
-  if (!text) return {};
-  try {
-    return parse_workloads_json(*text);
-  } catch (const std::invalid_argument& e) {
-    throw CliError(ctx.workloads_file() + " is damaged (" + e.what() +
-                   "). Fix or delete it; `ip link show type veth` shows the workload interfaces "
-                   "(vethwe...) still on this host.");
-  }
-}
-
-void write_workloads(const Context& ctx, const std::vector<WorkloadRecord>& records) {
-  write_state_file(ctx.workloads_file(), workloads_json(records));
-}
-
 std::string NetnsRef::path() const {
   return pid > 0 ? "/proc/" + std::to_string(pid) + "/ns/net" : "/run/netns/" + name;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // What `weft launch` and `weft attach` keep in the data dir about the overlay on this host:
-// overlay.json (MTU, range) and workloads.json (attached workloads), and how a workload's network
-// namespace is found again.
+// overlay.json (MTU, range); this host's workloads as the router holds them
+// (cli/workload_registry.h); and how a workload's network namespace is found again.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,10 +18,6 @@ std::optional<OverlayConfig> read_overlay_config(const Context& ctx);
 void write_overlay_config(const Context& ctx, const OverlayConfig& c);
 // As read_overlay_config, but a missing file is a CliError saying to run `weft launch`.
 OverlayConfig require_overlay_config(const Context& ctx);
-
-// Empty when the file does not exist; CliError when it cannot be read or parsed.
-std::vector<WorkloadRecord> read_workloads(const Context& ctx);
-void write_workloads(const Context& ctx, const std::vector<WorkloadRecord>& records);
 
 // A network namespace as the user named it: a name from `ip netns list`, or a process's pid.
 struct NetnsRef {

@@ -95,8 +95,14 @@ json post_json_or_refusal(const Context& ctx, const std::string& target, const j
 }
 
 json get_json(const Context& ctx, const std::string& target) {
+  auto j = try_get_json(ctx, target);
+  if (!j) throw CliError(not_running_message(ctx));
+  return *j;
+}
+
+std::optional<json> try_get_json(const Context& ctx, const std::string& target) {
   auto r = request(ctx, "GET", target, "", std::chrono::seconds(5));
-  if (!r) throw CliError(not_running_message(ctx));
+  if (!r) return std::nullopt;
   if (r->status < 200 || r->status > 299) {
     throw CliError("the weft router answered GET " + target + " with HTTP " +
                    std::to_string(r->status) + ": " + error_of(*r));

@@ -23,6 +23,8 @@ nlohmann::json post_json(const Context& ctx, const std::string& target, const nl
                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 // GET; the JSON answer of a 2xx response, else CliError with the router's "error" message.
 nlohmann::json get_json(const Context& ctx, const std::string& target);
+// As get_json, but nullopt when no router listens on the socket.
+std::optional<nlohmann::json> try_get_json(const Context& ctx, const std::string& target);
 
 // The router's own words when it refuses a request (an IPAM error says what to do).
 struct RouterRefusal : CliError {

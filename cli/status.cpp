@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
+#include "cli/workload_registry.h"
 #include "common/ipam_status_render.h"
 #include "common/status_render.h"
 

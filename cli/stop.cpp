@@ -26,8 +26,8 @@ constexpr auto kKillDeadline = std::chrono::seconds(3);
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 
 // Files that mark a directory as a weft data dir; `reset` deletes nothing without one of them.
-constexpr const char* kDatadirMarkers[] = {"secret",       "router.log",    "router.pid",
-                                           "api.sock",     "identity",      "targets",
+constexpr const char* kDatadirMarkers[] = {"secret",       "router.log",     "router.pid",
+                                           "api.sock",     "identity",       "targets",
                                            "overlay.json", "workloads.json", "ipam.json"};
 
 bool wait_gone(pid_t pid, Clock::duration limit) {

@@ -12,16 +12,20 @@ using nlohmann::json;
 namespace {
 
 json to_json(const WorkloadRecord& r) {
-  json j{{"name", r.name},
-         {"mac", r.mac},
-         {"ips", r.ips},
-         {"veth", r.veth},
-         {"netns_inode", r.netns_inode}};
+  json j{{"id", r.netns_label()}, {"name", r.name},    {"mac", r.mac},
+         {"ips", r.ips},          {"veth", r.veth},    {"netns_inode", r.netns_inode},
+         {"namespace", r.ns},     {"labels", r.labels}};
+  json ports = json::array();
+  for (const auto& p : r.ports)
+    ports.push_back({{"name", p.name}, {"port", p.port}, {"protocol", p.protocol}});
+  j["ports"] = ports;
   if (r.pid > 0) {
     j["pid"] = r.pid;
   } else {
     j["netns"] = r.netns;
   }
+  if (!r.host.empty()) j["host"] = r.host;
+  if (!r.host_nickname.empty()) j["host_nickname"] = r.host_nickname;
   return j;
 }
 
@@ -44,6 +48,8 @@ WorkloadRecord from_json(const json& j) {
     }
     r.pid = it->get<int>();
   }
+  if (auto it = j.find("pid"); it != j.end() && it->is_number_integer() && it->get<int64_t>() == 0)
+    r.pid = 0;
   if (r.netns.empty() == (r.pid == 0)) {
     throw std::invalid_argument("a workload without exactly one of \"netns\" and \"pid\"");
   }
@@ -60,6 +66,17 @@ WorkloadRecord from_json(const json& j) {
   }
   if (auto it = j.find("netns_inode"); it != j.end() && it->is_number_unsigned()) {
     r.netns_inode = it->get<uint64_t>();
+  }
+  try {
+    r.ns = j.value("namespace", std::string("default"));
+    r.labels = j.value("labels", json::object()).get<std::map<std::string, std::string>>();
+    for (const auto& p : j.value("ports", json::array()))
+      r.ports.push_back({p.at("name").get<std::string>(), p.at("port").get<int>(),
+                         p.value("protocol", std::string("TCP"))});
+    r.host = j.value("host", std::string());
+    r.host_nickname = j.value("host_nickname", std::string());
+  } catch (const json::exception& e) {
+    throw std::invalid_argument(std::string("a workload with malformed metadata: ") + e.what());
   }
   return r;
 }
@@ -86,19 +103,40 @@ std::vector<WorkloadRecord> parse_workloads_json(std::string_view text) {
   return out;
 }
 
-std::string render_workloads(const std::vector<WorkloadRow>& rows) {
+json workload_to_json(const WorkloadRecord& r) {
+  return to_json(r);
+}
+
+WorkloadRecord workload_from_json(const json& j) {
+  return from_json(j);
+}
+
+std::string render_workloads(const std::vector<WorkloadRow>& rows, bool all_hosts) {
   if (rows.empty()) {
-    return "No workloads attached on this host. `weft attach 10.32.1.5/12 NETNS` attaches one.\n";
+    return all_hosts ? "No workloads attached anywhere in the cluster. `weft attach NETNS` "
+                       "attaches one.\n"
+                     : "No workloads attached on this host. `weft attach 10.32.1.5/12 NETNS` "
+                       "attaches one.\n";
   }
-  std::vector<std::vector<std::string>> table{{"NETNS", "NAME", "MAC", "IPS"}};
+  std::vector<std::vector<std::string>> table{
+      {"NETNS", "NAMESPACE", "NAME", "MAC", "IPS", "LABELS"}};
+  if (all_hosts) table[0].insert(table[0].begin(), "HOST");
   std::vector<std::string> stale;
   for (const auto& row : rows) {
     std::string ips;
     for (const auto& ip : row.record.ips) ips += (ips.empty() ? "" : " ") + ip;
     std::string ns = row.record.netns_label();
     if (row.stale) stale.push_back(ns);
-    table.push_back({row.stale ? ns + " (gone)" : ns, row.record.name,
-                     row.record.mac.empty() ? "-" : row.record.mac, ips});
+    std::string labels;
+    for (const auto& [k, v] : row.record.labels)
+      labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    table.push_back({row.stale ? ns + " (gone)" : ns, row.record.ns, row.record.name,
+                     row.record.mac.empty() ? "-" : row.record.mac, ips,
+                     labels.empty() ? "-" : labels});
+    if (all_hosts)
+      table.back().insert(table.back().begin(), row.record.host_nickname.empty()
+                                                    ? row.record.host
+                                                    : row.record.host_nickname);
   }
   std::string out = text_table(table);
   if (!stale.empty()) {

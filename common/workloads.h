@@ -1,13 +1,23 @@
 #pragma once
-// The workloads attached on one host (`weft attach`), as kept in DATADIR/workloads.json and shown
-// by `weft ps`. Pure: the CLI does the file and interface work.
+// A workload as the CLI sees it (`weft attach`, `weft ps`): the router keeps them in its cluster
+// state (router/os/state_service.h), in the JSON form below; older CLIs kept this host's in
+// DATADIR/workloads.json, which the router imports once. Pure: the CLI does the file and
+// interface work.
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace weft {
+
+struct WorkloadPort {
+  std::string name;  // an IANA service name, e.g. "http"
+  int port = 0;
+  std::string protocol = "TCP";  // TCP, UDP or SCTP
+  bool operator==(const WorkloadPort&) const = default;
+};
 
 struct WorkloadRecord {
   std::string netns;  // the name under /run/netns, or "" when attached by pid
@@ -19,25 +29,36 @@ struct WorkloadRecord {
   // The namespace's inode when it was attached: a name created again, or a pid reused, names
   // another namespace, and the record is then stale.
   uint64_t netns_inode = 0;
+  std::string ns = "default";  // the Kubernetes-style namespace (not the network namespace)
+  std::map<std::string, std::string> labels;
+  std::vector<WorkloadPort> ports;
+  std::string host;           // the owning peer's name ("" before the router has it)
+  std::string host_nickname;  // for display
 
   // The namespace as users name it: "NAME" or "pid:PID".
   std::string netns_label() const;
   bool operator==(const WorkloadRecord&) const = default;
 };
 
-// {"workloads":[{"netns":..,"pid":..,"name":..,"mac":..,"ips":[..],"veth":..,"netns_inode":..}]}
+// {"workloads":[{"id":..,"netns":..,"pid":..,"name":..,"mac":..,"ips":[..],"veth":..,
+//   "netns_inode":..,"namespace":..,"labels":{..},"ports":[{"name","port","protocol"}]}]}
 std::string workloads_json(const std::vector<WorkloadRecord>& records);
 // Throws std::invalid_argument saying what is wrong with the document.
 std::vector<WorkloadRecord> parse_workloads_json(std::string_view text);
+// One workload, in the form the router's API takes and returns.
+nlohmann::json workload_to_json(const WorkloadRecord& r);
+// Throws std::invalid_argument saying what is wrong.
+WorkloadRecord workload_from_json(const nlohmann::json& j);
 
 // A record and whether its namespace is gone (stale).
 struct WorkloadRow {
   WorkloadRecord record;
   bool stale = false;
 };
-// `weft ps`: NETNS NAME MAC IPS, a stale namespace marked "(gone)", then a line on what to do about
-// stale records; or a sentence when there are none.
-std::string render_workloads(const std::vector<WorkloadRow>& rows);
+// `weft ps`: NETNS NAMESPACE NAME MAC IPS LABELS (and HOST with `all_hosts`), a stale namespace
+// marked "(gone)", then a line on what to do about stale records; or a sentence when there are
+// none.
+std::string render_workloads(const std::vector<WorkloadRow>& rows, bool all_hosts = false);
 // `weft ps --json`: an array of the records, each with "stale".
 std::string render_workloads_json(const std::vector<WorkloadRow>& rows);
 

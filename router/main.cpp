@@ -18,7 +18,7 @@ using namespace weft;
 
 int main(int argc, char** argv) {
   CLI::App app{"weft-router: the weft mesh router (normally started by `weft launch`)"};
-  std::string datadir = "/var/lib/weft", name, nickname, http_addr = "127.0.0.1:6784";
+  std::string datadir = "/var/lib/weft", name, nickname, http_addr;
   uint16_t port = 6783;
   bool no_encryption = false, no_discovery = false, debug = false;
   std::vector<std::string> peers;
@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
   app.add_option("--name", name, "Peer name (six hex bytes); default: generated once");
   app.add_option("--nickname", nickname, "Human-friendly name; default: the hostname");
   app.add_option("--port", port, "TCP port for control connections")->capture_default_str();
-  app.add_option("--http-addr", http_addr, "Loopback address of the HTTP API ('' for none)")
+  app.add_option(
+         "--http-addr", http_addr,
+         "Loopback address of a read-only HTTP API (default: none; DATADIR/api.sock always)")
       ->capture_default_str();
   app.add_flag("--no-encryption", no_encryption, "Run without encryption (not recommended)");
   app.add_flag("--no-discovery", no_discovery, "Connect only to the given targets");

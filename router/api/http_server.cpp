@@ -1,10 +1,12 @@
 #include "router/api/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 // Not <boost/asio.hpp>: in Boost 1.74 it pulls in awaitable.hpp, which misses <utility> on GCC 12.
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -13,9 +15,12 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_set>
 
 #include "common/host_port.h"
@@ -36,7 +41,9 @@ constexpr auto kSessionTimeout = std::chrono::seconds(10);
 // Once a request is in, how long its handler may take to answer (longer than any IPAM wait).
 constexpr auto kResponseTimeout = std::chrono::seconds(60);
 // Local callers are few (the CLI, weft-npc, scrapers); more than this at once is a runaway.
-constexpr size_t kMaxSessions = 64;
+// Counted per listener: the TCP port's clients cannot take the unix socket's places.
+constexpr size_t kMaxUnixSessions = 64;
+constexpr size_t kMaxTcpSessions = 16;
 constexpr uint32_t kMaxHeaderBytes = 16 * 1024;
 
 std::string error_body(const std::string& message) {
@@ -54,6 +61,14 @@ struct SessionBase {
   virtual void close() = 0;
 };
 
+// Whether the peer of a unix socket runs as root (the only user the 0600 socket admits, unless
+// someone loosened its mode).
+bool peer_is_root(int fd) {
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+}
+
 struct HttpServerState : std::enable_shared_from_this<HttpServerState> {
   HttpServerState(asio::io_context& io_context, HttpHandler h)
       : io(io_context), handler(std::move(h)) {}
@@ -68,9 +83,22 @@ struct HttpServerState : std::enable_shared_from_this<HttpServerState> {
   ino_t unix_ino = 0;
   // Non-owning: each session adds itself on start and removes itself when destroyed.
   std::unordered_set<SessionBase*> sessions;
+  size_t unix_sessions = 0, tcp_sessions = 0;
+  uint64_t refused = 0;
+  // At most one warning a minute about refused connections.
+  struct {
+    std::chrono::steady_clock::time_point last{};
+    bool allow() {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::minutes(1)) return false;
+      last = now;
+      return true;
+    }
+  } refused_log;
   bool stopped = false;
 
-  void dispatch(const http::request<http::string_body>& req, HttpResponder respond);
+  void dispatch(const http::request<http::string_body>& req, bool privileged,
+                HttpResponder respond);
   template <class Protocol>
   void accept(typename Protocol::acceptor& acceptor);
 };
@@ -80,11 +108,20 @@ namespace {
 template <class Protocol>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Protocol>> {
  public:
-  Session(std::shared_ptr<HttpServerState> impl, typename Protocol::socket socket)
-      : impl_(std::move(impl)), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
-  ~Session() override { impl_->sessions.erase(this); }
+  Session(std::shared_ptr<HttpServerState> impl, typename Protocol::socket socket, size_t& count)
+      : impl_(std::move(impl)),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        count_(count) {
+    ++count_;
+  }
+  ~Session() override {
+    impl_->sessions.erase(this);
+    --count_;
+  }
 
-  void start() {
+  void start(bool privileged) {
+    privileged_ = privileged;
     impl_->sessions.insert(this);
     parser_.body_limit(kHttpMaxRequestBody);
     parser_.header_limit(kMaxHeaderBytes);
@@ -103,7 +140,40 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     socket_.close(ignored);
   }
 
+  // --- streaming (used through StreamHandle)
+  bool stream_write(std::string chunk) {
+    if (!socket_.is_open()) return false;
+    if (backlog_ + chunk.size() > kHttpMaxStreamBacklog) {
+      close();
+      return false;
+    }
+    backlog_ += chunk.size();
+    out_.push_back(std::move(chunk));
+    pump();
+    return true;
+  }
+  bool stream_open() const { return socket_.is_open(); }
+  void stream_close() {
+    closing_ = true;
+    pump();
+  }
+
  private:
+  struct StreamHandle : HttpStream {
+    std::weak_ptr<Session> session;
+    bool write(std::string chunk) override {
+      auto s = session.lock();
+      return s && s->stream_write(std::move(chunk));
+    }
+    bool open() const override {
+      auto s = session.lock();
+      return s && s->stream_open();
+    }
+    void close() override {
+      if (auto s = session.lock()) s->stream_close();
+    }
+  };
+
   void on_read(const error_code& ec) {
     if (impl_->stopped) return close();
     if (ec == http::error::body_limit) {
@@ -124,8 +194,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     timer_.async_wait([self = this->shared_from_this()](const error_code& e) {
       if (!e) self->close();
     });
-    impl_->dispatch(parser_.get(), [self = this->shared_from_this()](HttpResponse r) {
-      if (!self->answered_) self->respond(r);
+    impl_->dispatch(parser_.get(), privileged_, [self = this->shared_from_this()](HttpResponse r) {
+      if (self->answered_) return;
+      if (r.stream)
+        self->start_stream(std::move(r));
+      else
+        self->respond(r);
     });
   }
 
@@ -146,19 +220,84 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     });
   }
 
+  // The header now, then chunks as the handler writes them, until either side closes. A
+  // stream lives as long as its client: no timeout, but a bounded backlog.
+  void start_stream(HttpResponse r) {
+    answered_ = true;
+    timer_.cancel();
+    if (!socket_.is_open()) return;
+    std::string head = "HTTP/1.1 " + std::to_string(r.status) +
+                       " OK\r\nServer: weft/" WEFT_VERSION + "\r\nContent-Type: " + r.content_type +
+                       "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    out_.push_back(std::move(head));
+    raw_next_ = true;
+    pump();
+    // The client sends nothing more: a read that ends says it left.
+    socket_.async_read_some(asio::buffer(sink_), [self = this->shared_from_this()](
+                                                     const error_code&, size_t) { self->close(); });
+    auto handle = std::make_shared<StreamHandle>();
+    handle->session = this->shared_from_this();
+    r.stream(handle);
+  }
+
+  void pump() {
+    if (writing_ || !socket_.is_open()) return;
+    if (out_.empty()) {
+      if (!closing_) return;
+      closing_ = false;
+      writing_ = true;
+      wire_ = "0\r\n\r\n";
+      asio::async_write(socket_, asio::buffer(wire_),
+                        [self = this->shared_from_this()](const error_code&, size_t) {
+                          error_code ignored;
+                          self->socket_.shutdown(Protocol::socket::shutdown_send, ignored);
+                          self->close();
+                        });
+      return;
+    }
+    std::string chunk = std::move(out_.front());
+    out_.pop_front();
+    backlog_ -= std::min(backlog_, chunk.size());
+    if (raw_next_) {
+      raw_next_ = false;
+      wire_ = std::move(chunk);
+    } else {
+      char len[20];
+      std::snprintf(len, sizeof len, "%zx\r\n", chunk.size());
+      wire_ = len + chunk + "\r\n";
+    }
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(wire_),
+                      [self = this->shared_from_this()](const error_code& ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) return self->close();
+                        self->pump();
+                      });
+  }
+
   std::shared_ptr<HttpServerState> impl_;
   typename Protocol::socket socket_;
   asio::steady_timer timer_;
+  size_t& count_;
+  bool privileged_ = false;
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
   http::response<http::string_body> res_;
   bool answered_ = false;
+  // Streaming state.
+  std::deque<std::string> out_;
+  std::string wire_;
+  size_t backlog_ = 0;
+  bool writing_ = false, closing_ = false, raw_next_ = false;
+  std::array<char, 64> sink_{};
 };
 
 }  // namespace
 
-void HttpServerState::dispatch(const http::request<http::string_body>& req, HttpResponder respond) {
+void HttpServerState::dispatch(const http::request<http::string_body>& req, bool privileged,
+                               HttpResponder respond) {
   HttpRequest r;
+  r.privileged = privileged;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
   try {
@@ -183,6 +322,7 @@ void HttpServerState::dispatch(const http::request<http::string_body>& req, Http
 
 template <class Protocol>
 void HttpServerState::accept(typename Protocol::acceptor& acceptor) {
+  constexpr bool kUnix = std::is_same_v<Protocol, asio::local::stream_protocol>;
   acceptor.async_accept([self = shared_from_this(), &acceptor](const error_code& ec,
                                                                typename Protocol::socket socket) {
     if (self->stopped || ec == asio::error::operation_aborted) return;
@@ -195,12 +335,19 @@ void HttpServerState::accept(typename Protocol::acceptor& acceptor) {
       });
       return;
     }
-    if (self->sessions.size() >= kMaxSessions) {
-      spdlog::warn("API: {} connections open already, refusing another", kMaxSessions);
+    size_t& count = kUnix ? self->unix_sessions : self->tcp_sessions;
+    const size_t limit = kUnix ? kMaxUnixSessions : kMaxTcpSessions;
+    if (count >= limit) {
+      ++self->refused;
+      if (self->refused_log.allow())
+        spdlog::warn("API: {} connections open on the {} already, refusing more", limit,
+                     kUnix ? "unix socket" : "TCP port");
       error_code ignored;
       socket.close(ignored);
     } else {
-      std::make_shared<Session<Protocol>>(self, std::move(socket))->start();
+      bool privileged = false;
+      if constexpr (kUnix) privileged = peer_is_root(socket.native_handle());
+      std::make_shared<Session<Protocol>>(self, std::move(socket), count)->start(privileged);
     }
     self->accept<Protocol>(acceptor);
   });

@@ -2,7 +2,14 @@
 // The router's local HTTP API transport: HTTP/1.1 on Boost.Beast over a 0600 unix socket and,
 // optionally, a loopback-only TCP port (ARCHITECTURE.md §5: the API is never reachable from
 // workloads or other hosts). Runs on the caller's io_context, single-threaded; the handler is
-// called on that thread, one request per connection. Destroy the server before its io_context.
+// called on that thread, one request per connection, many connections at once (an answer may
+// come later, and a watch streams for as long as its client stays). Destroy the server before
+// its io_context.
+//
+// Only a request over the unix socket from root is `privileged` (may change anything): the
+// socket is 0600, and its peer's uid is checked too (SO_PEERCRED). Each listener has its own
+// connection limit, so clients of the TCP port can never crowd root out of the socket.
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,12 +29,28 @@ struct HttpRequest {
   std::string path;    // decoded, without the query
   std::map<std::string, std::string> query;
   std::string body;
+  bool privileged = false;  // over the unix socket, from uid 0
+};
+
+// The open end of a streamed (chunked) response, e.g. a watch.
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  // Queues one chunk. Returns false, and closes the stream, when the client is gone or has
+  // fallen more than kHttpMaxStreamBacklog bytes behind: the writer must then forget it.
+  virtual bool write(std::string chunk) = 0;
+  virtual bool open() const = 0;
+  // Ends the response (the last chunk) and closes the connection once written.
+  virtual void close() = 0;
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // When set, the answer is streamed: the header goes out, then this is called with the stream
+  // (body is ignored). The handler keeps the stream and writes to it as things happen.
+  std::function<void(std::shared_ptr<HttpStream>)> stream = {};
 };
 
 // Handlers answer through the responder, at once or later (an IPAM allocation may wait for
@@ -35,7 +58,8 @@ struct HttpResponse {
 using HttpResponder = std::function<void(HttpResponse)>;
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
 
-constexpr size_t kHttpMaxRequestBody = 1 << 20;
+constexpr size_t kHttpMaxRequestBody = 8 << 20;  // a file of 1,000s of NetworkPolicies
+constexpr size_t kHttpMaxStreamBacklog = 16 << 20;
 
 class HttpServer {
  public:
@@ -48,7 +72,8 @@ class HttpServer {
   // is not a socket, or a socket another process still answers on, is refused. Throws
   // std::runtime_error saying which.
   void listen_unix(const std::string& path);
-  // Serves on "127.0.0.1:6784" / "[::1]:6784" (port 0 picks one). Throws std::invalid_argument
+  // Serves on "127.0.0.1:6784" / "[::1]:6784" (port 0 picks one), unprivileged: read-only
+  // routes only. Throws std::invalid_argument
   // for an address that is not a loopback IP literal, std::runtime_error if it cannot bind.
   void listen_tcp(const std::string& address);
   // The bound TCP address ("127.0.0.1:40123"), or "" when not listening on TCP.

@@ -89,7 +89,8 @@ std::string metrics_text(const MeshCore& mesh, const RouterInfo& info) {
     if (name != mesh.config().self.name && topo.reachable(name)) ++reachable;
   gauge("weft_peers", "Peers known to this router, itself excluded.", topo.size() - 1);
   gauge("weft_peers_reachable", "Peers reachable over established connections.", reachable);
-  gauge("weft_encryption_enabled", "1 when the mesh traffic is encrypted.", info.encryption ? 1 : 0);
+  gauge("weft_encryption_enabled", "1 when the mesh traffic is encrypted.",
+        info.encryption ? 1 : 0);
 
   std::map<std::string, int> by_state = {
       {"connecting", 0}, {"handshaking", 0}, {"established", 0}, {"retrying", 0}, {"failed", 0}};
@@ -100,9 +101,8 @@ std::string metrics_text(const MeshCore& mesh, const RouterInfo& info) {
   o << "# HELP weft_handshake_failures_total Failed control handshakes by reason.\n"
        "# TYPE weft_handshake_failures_total counter\n";
   for (size_t i = 1; i < m.handshake_failures.size(); ++i)
-    o << "weft_handshake_failures_total{reason=\""
-      << failure_name(static_cast<ChannelFailure>(i)) << "\"} " << m.handshake_failures[i]
-      << "\n";
+    o << "weft_handshake_failures_total{reason=\"" << failure_name(static_cast<ChannelFailure>(i))
+      << "\"} " << m.handshake_failures[i] << "\n";
 
   std::map<std::string, bool> channels;
   for (const auto& [c, n] : m.gossip_bytes_sent) channels[c] = true;

@@ -111,6 +111,7 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   const TooBigCounters& too_big() const { return too_big_.counters(); }
   std::vector<NeighborPath> paths(int64_t now_ms) const;
   MacTable& macs() { return macs_; }
+  const MacTable& macs() const { return macs_; }
   IpTable& ips() { return ips_; }
 
  private:

@@ -93,8 +93,16 @@ IpamService::IpamService(asio::io_context& io, MeshCore& mesh, const std::string
 
 IpamService::~IpamService() = default;
 
-void IpamService::start() {
-  mesh_.register_channel(ipam::IpamCore::kChannel, this);
+void IpamService::start(ModuleRegistry& registry) {
+  registry.add_channel(ipam::IpamCore::kChannel, this);
+  auto handler = [this](const HttpRequest& r, HttpResponder respond) {
+    handle(r, std::move(respond));
+  };
+  for (const char* p : {"/ipam/allocate", "/ipam/release", "/ipam/rmpeer"})
+    registry.add_route({"POST", p, ApiAccess::kAdmin, handler});
+  for (const char* p : {"/ipam/lookup", "/ipam/status"})
+    registry.add_route({"GET", p, ApiAccess::kRead, handler});
+  registry.add_metrics([this] { return metrics_text(); });
   core_->start(now_());
 }
 
@@ -223,6 +231,7 @@ void IpamService::handle(const HttpRequest& req, HttpResponder respond) {
     }
     ipam::RmpeerResult r = core_->rmpeer(peer, now_());
     if (!r.ok) return respond(error_response(409, r.message));
+    if (on_rmpeer_) on_rmpeer_(r.peer);
     return respond(json_response(
         200,
         {{"peer", format_peer_name(r.peer)}, {"addresses", r.addresses}, {"note", r.message}}));

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "ipam/ipam_core.h"
-#include "router/api/http_server.h"
+#include "router/api/module_registry.h"
 #include "router/mesh/mesh_core.h"
 
 namespace weft {
@@ -29,10 +29,13 @@ class IpamService : public GossipChannel, private ipam::IpamEnv, private ipam::I
               ipam::IpamConfig cfg, std::function<int64_t()> now_ms);
   ~IpamService() override;
 
-  void start();
+  // Registers the channel, the /ipam routes and the metrics, then starts the core.
+  void start(ModuleRegistry& registry);
   // Serves /ipam/...; answers later when an allocation has to wait.
   void handle(const HttpRequest& req, HttpResponder respond);
   nlohmann::json status_json();
+  // Called after `weft rmpeer` reclaimed a peer's space (the cluster state drops its workloads).
+  void on_rmpeer(std::function<void(PeerName)> f) { on_rmpeer_ = std::move(f); }
   std::string metrics_text() const;
 
   // GossipChannel: forwards to the core (the mesh drives its deadlines).
@@ -54,6 +57,7 @@ class IpamService : public GossipChannel, private ipam::IpamEnv, private ipam::I
   std::string path_;
   std::function<int64_t()> now_;
   std::unique_ptr<ipam::IpamCore> core_;
+  std::function<void(PeerName)> on_rmpeer_;
 };
 
 }  // namespace weft

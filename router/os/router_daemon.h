@@ -1,13 +1,14 @@
 #pragma once
-// The router process's event loop: wires the mesh core to TCP (listener + control connections),
-// a timer, the HTTP API and the data dir. Single-threaded on one io_context.
+// The router process: wires the mesh core to TCP (listener + control connections), the data
+// plane to its I/O adapter, the modules (IPAM, the cluster state) to the mesh and the API, and
+// runs everything on one io_context with one timer. Features live in their modules; this file
+// only connects them.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/udp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,15 +18,18 @@
 #include <vector>
 
 #include "common/overlay.h"
+#include "router/api/api_router.h"
+#include "router/api/dataplane_status.h"
 #include "router/api/http_server.h"
+#include "router/api/module_registry.h"
 #include "router/api/status_json.h"
 #include "router/dataplane/dataplane_core.h"
+#include "router/dataplane/neighbor_keying.h"
 #include "router/mesh/mesh_core.h"
 #include "router/os/control_connection.h"
-#include "router/os/frame_device.h"
+#include "router/os/dataplane_io.h"
 #include "router/os/ipam_service.h"
-#include "router/os/tap_device.h"
-#include "router/os/udp_batch.h"
+#include "router/os/state_service.h"
 
 namespace weft {
 
@@ -35,7 +39,7 @@ struct RouterOptions {
   bool encryption = true;
   noise::Key psk{};
   bool discovery = true;
-  std::string http_addr;  // loopback only; empty: unix socket only
+  std::string http_addr;  // loopback only, read-only; empty (the default): unix socket only
   std::vector<std::string> peers;
   std::string bridge = "weft";
   int mtu = 0;  // overlay MTU; 0: the underlay's minus the encapsulation overhead
@@ -43,6 +47,7 @@ struct RouterOptions {
   Ipv4Cidr ipalloc_range = parse_ipv4_cidr(kDefaultOverlayRange);
   ipam::InitMode ipalloc_init;
   uint64_t started_unix_ms = 0;
+  int64_t peer_gone_after_ms = 60'000;  // an unreachable host's workloads go after this
 };
 
 // common/overlay.h states the overhead for the CLI; it must match the wire: IPv4 + UDP headers,
@@ -51,7 +56,7 @@ struct RouterOptions {
 static_assert(kOverlayOverhead == 20 + 8 + int(kDataOverhead) + int(kFrameBatchHeaderLen) +
                                       int(kFrameItemOverhead) + int(kEthHdrLen));
 
-class RouterDaemon : public MeshIo, public ControlConnection::Events, public DataplaneIo {
+class RouterDaemon : public MeshIo, public ControlConnection::Events, public ModuleRegistry {
  public:
   explicit RouterDaemon(RouterOptions opts);
   ~RouterDaemon() override;
@@ -65,28 +70,26 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   void log(LogLevel level, const std::string& message) override;
   void targets_changed(const std::vector<std::string>& targets) override;
 
-  // DataplaneIo
-  void send_udp(const UdpEndpoint& to, ByteView datagram) override;
-  void send_fallback(PeerName neighbor, ByteView batch) override;
-  void inject(ByteView vnet, ByteView frame) override;
-
   // ControlConnection::Events
   void connection_handshaking(ConnId id) override;
   void connection_established(ConnId id, const PeerHello& remote) override;
   void connection_message(ConnId id, ByteView message) override;
   void connection_closed(ConnId id, ChannelFailure failure, const std::string& why) override;
 
+  // ModuleRegistry
+  void add_channel(std::string name, GossipChannel* channel) override;
+  void add_route(ApiRoute route) override;
+  void add_metrics(std::function<std::string()> text) override;
+
  private:
   int64_t now_ms() const;
   void accept();
   void rearm_timer();
   ControlChannel::Config channel_config(bool initiator) const;
-  HttpResponse handle(const HttpRequest& req);
   std::vector<std::string> load_targets() const;
-  void start_dataplane();
-  void read_udp();
-  nlohmann::json dataplane_json();
+  void start_api();
   DataCipher data_cipher() const;  // what sessions use (kNone with --no-encryption)
+  DataplaneInfo dataplane_info() const;
 
   struct TopologyRoutes : ForwardingRoutes {
     MeshCore* mesh = nullptr;
@@ -105,21 +108,18 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   boost::asio::signal_set signals_;
   std::chrono::steady_clock::time_point epoch_;
   std::unique_ptr<MeshCore> mesh_;
+  ApiRouter api_;
+  std::vector<std::function<std::string()>> metrics_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<IpamService> ipam_;
+  std::unique_ptr<StateService> state_;
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
   int64_t timer_at_ = -1;
   RouterInfo info_;
   TopologyRoutes routes_;
+  std::unique_ptr<DataplaneIoAdapter> dp_io_;
   std::unique_ptr<DataplaneCore> dp_;
-  std::unique_ptr<FrameDevice> device_;
-  boost::asio::ip::udp::socket udp_;
-  std::map<ConnId, PeerName> conn_peer_;
-  int mtu_ = 0;
-  // Batched UDP I/O (router/os/udp_batch.h); created with the socket.
-  std::unique_ptr<UdpGsoSender> udp_out_;
-  std::unique_ptr<UdpGroReceiver> udp_in_;
-  bool batching_ = false;  // inside a burst of captured frames: send_udp only queues
+  NeighborKeying keying_;
 };
 
 }  // namespace weft

@@ -1,0 +1,80 @@
+#pragma once
+// The router's cluster-state adapter: runs the StateCore on the mesh, keeps its state in
+// DATADIR/state.json (atomic writes, ARCHITECTURE.md §6) and serves the state API:
+//
+//   GET  /state                          snapshot: {"revision", "epoch", "workloads",
+//                                        "namespaces", "policies", "dns_records"}
+//   GET  /state/watch[?since=R&epoch=E]  newline-delimited JSON, streamed: a snapshot line
+//                                        ({"type":"snapshot",...}) unless the client can resume
+//                                        from R, then one line per change
+//                                        ({"type":"change","revision","kind","key","op","object"})
+//   GET  /workloads[?all=1&namespace=NS] this host's workloads (every host's with all=1)
+//   POST /workloads                      register or update one of this host's workloads
+//   POST /workloads/delete {"id"}        remove it
+//   POST /workloads/label {"id","set","remove"}
+//   GET  /namespaces                     every namespace in use or labelled, with labels
+//   POST /namespaces/label {"namespace","set","remove"}
+//   GET  /policies[?namespace=NS]        GET /policies/get?name=NS/NAME
+//   POST /policies/apply {"policies":[...]}   all validated first; per policy created,
+//                                        configured or unchanged
+//   POST /policies/delete {"names":["NS/NAME",...]}
+//   POST /dns/add {"ips","name"}  POST /dns/remove {"ips","name"}  GET /dns/records
+//
+// Writes are root-only (ApiAccess::kAdmin) and acknowledged only once saved.
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "router/api/module_registry.h"
+#include "state/state_core.h"
+
+namespace weft {
+
+struct StateServiceConfig {
+  std::string datadir;
+  PeerName self = 0;
+  std::string nickname;
+  int64_t started_unix_ms = 0;  // wall time at now_ms() == 0
+  int64_t gone_grace_ms = 60'000;
+};
+
+class StateService : private state::StateStore, private state::StateEvents {
+ public:
+  // Loads DATADIR/state.json; throws std::runtime_error with the fix when it is corrupted.
+  StateService(GossipSender& gossip, Membership& members, StateServiceConfig cfg,
+               std::function<int64_t()> now_ms);
+  ~StateService() override;
+
+  void start(ModuleRegistry& registry);
+  // `weft rmpeer`: the host's workloads go, cluster-wide.
+  void forget_host(PeerName host);
+  // The whole state as served by GET /state.
+  nlohmann::json snapshot() const;
+  const state::StateCore& core() const { return *core_; }
+
+ private:
+  struct Watcher {
+    std::shared_ptr<HttpStream> stream;
+  };
+  void save(const state::ObjectTable& table, uint64_t hlc, uint64_t revision) override;
+  void on_change(const state::Change& c) override;
+  void log(LogLevel level, const std::string& message) override;
+  nlohmann::json render(state::Kind kind, const std::string& key, const std::string& value) const;
+  nlohmann::json namespaces_json() const;
+  std::string metrics_text() const;
+  void import_cli_workloads();
+  void add_routes(ModuleRegistry& r);
+
+  StateServiceConfig cfg_;
+  Membership& members_;
+  std::string path_;
+  std::function<int64_t()> now_;
+  std::string epoch_;  // this run's id: revisions of another run cannot be resumed
+  std::unique_ptr<state::StateCore> core_;
+  std::vector<std::shared_ptr<Watcher>> watchers_;
+  uint64_t save_failures_ = 0;
+};
+
+}  // namespace weft
