@@ -207,3 +207,15 @@ weft_pcap_has() {
   echo "$n packets match '$2' (want >= ${3:-1})"
   ((n >= ${3:-1}))
 }
+
+# weft_raise_workload_mtu hN WNS MTU: sets both ends of the veth that attaches the workload
+# namespace WNS to hN's bridge to MTU, so the workload can send packets larger than the overlay
+# MTU and weft, not the workload's own kernel, has to answer them.
+weft_raise_workload_mtu() {
+  local h=$1 wns=$2 mtu=$3 idx port
+  idx=$(ip -n "$wns" -j link show ethweft | jq -r '.[0].link_index') || return 1
+  port=$(ip -n "$(host_ns "$h")" -j link show | jq -r --argjson i "$idx" '.[] | select(.ifindex == $i) | .ifname')
+  [[ -n $port ]] || fail "cannot find the bridge end of $wns's veth on $h"
+  ip -n "$(host_ns "$h")" link set "$port" mtu "$mtu" || fail "cannot raise $port's MTU on $h"
+  ip -n "$wns" link set ethweft mtu "$mtu" || fail "cannot raise the MTU in $wns"
+}
