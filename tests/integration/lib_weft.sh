@@ -184,6 +184,7 @@ weft_capture_start() {
   local log="$3.log"
   ip netns exec "$1" tcpdump -n -s 0 -U --immediate-mode -i "$2" -w "$3" ${4:+"$4"} \
     >"$log" 2>&1 </dev/null &
+  # shellcheck disable=SC2034 # read by the caller
   WEFT_CAPTURE_PID=$!
   wait_for "tcpdump on $2 in $1 to listen" 10 grep -q "listening on" "$log" ||
     fail "no tcpdump: $(cat "$log")"
