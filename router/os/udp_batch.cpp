@@ -91,6 +91,7 @@ void UdpGsoSender::flush() {
   bool sent = false;
   if (count_ == 1 || gso_) {
     sent = ::sendmsg(fd_, &msg, 0) >= 0;
+    if (sent && count_ > 1) ++gso_sends_;
     if (!sent && count_ > 1 && errno != EAGAIN && errno != ENOBUFS) {
       // The kernel or the path will not segment for us (e.g. datagrams larger than the
       // underlay MTU): stop asking, and send this run one datagram at a time.
@@ -153,6 +154,7 @@ const std::vector<UdpGroReceiver::Datagram>& UdpGroReceiver::receive() {
         if (v > 0) seg = static_cast<size_t>(v);
       }
     }
+    if (seg < len) ++gro_bundles_;
     UdpEndpoint from = from_sockaddr(names_[i]);
     const uint8_t* base = bufs_.data() + size_t(i) * kBufferBytes;
     for (size_t off = 0; off < len && out_.size() < out_.capacity(); off += seg)

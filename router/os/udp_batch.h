@@ -28,6 +28,8 @@ class UdpGsoSender {
   void send(const UdpEndpoint& to, ByteView datagram);
   void flush();
   uint64_t send_errors() const { return send_errors_; }
+  // Runs of more than one datagram that left in one GSO send (for tests).
+  uint64_t gso_sends() const { return gso_sends_; }
 
  private:
   int fd_;
@@ -37,6 +39,7 @@ class UdpGsoSender {
   UdpEndpoint to_;
   size_t size_ = 0, count_ = 0;
   uint64_t send_errors_ = 0;
+  uint64_t gso_sends_ = 0;
 };
 
 class UdpGroReceiver {
@@ -54,10 +57,13 @@ class UdpGroReceiver {
   // (views into buffers that the next receive() reuses); empty when nothing was queued.
   const std::vector<Datagram>& receive();
   bool gro() const { return gro_; }
+  // Messages that held a GRO bundle of more than one datagram (for tests).
+  uint64_t gro_bundles() const { return gro_bundles_; }
 
  private:
   int fd_;
   bool gro_ = false;
+  uint64_t gro_bundles_ = 0;
   std::vector<uint8_t> bufs_;
   std::vector<sockaddr_storage> names_;
   std::vector<std::array<uint8_t, 64>> controls_;

@@ -4,13 +4,16 @@
 // sessions, UDP proven, MACs and IPs learned, buffers grown), and then sends thousands of packets
 // both ways: plain frames, TSO super-frames cut into segments, frames too big for the overlay
 // (answered with ICMP), broadcasts, with the periodic timer (probes, expiry) running in between.
-// Not one allocation may happen in that phase. A binary of its own because replacing operator
-// new is global.
+// Not one allocation may happen in that phase. malloc, calloc, realloc and the aligned variants
+// are counted too (replaced here, forwarding to glibc's __libc_* functions; not under a
+// sanitizer, which has its own malloc), so a C allocation on the hot path is seen as well. A
+// binary of its own because replacing operator new and malloc is global.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -25,11 +28,28 @@
 
 using weft::test::vnet_tso4;
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define WEFT_COUNT_MALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define WEFT_COUNT_MALLOC 0
+#endif
+#endif
+#ifndef WEFT_COUNT_MALLOC
+#define WEFT_COUNT_MALLOC 1
+#endif
+
 namespace {
 std::atomic<uint64_t> g_allocations{0};
 
-void* counted_alloc(std::size_t n, std::size_t align = 0) {
+void count_allocation() {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+}
+
+// operator new: counted here unless malloc counts it (then once, in malloc).
+void* counted_alloc(std::size_t n, std::size_t align = 0) {
+  if (!WEFT_COUNT_MALLOC || align > alignof(std::max_align_t)) count_allocation();
   if (n == 0) n = 1;
   void* p = align > alignof(std::max_align_t)
                 ? std::aligned_alloc(align, (n + align - 1) / align * align)
@@ -38,6 +58,47 @@ void* counted_alloc(std::size_t n, std::size_t align = 0) {
   return p;
 }
 }  // namespace
+
+#if WEFT_COUNT_MALLOC
+// glibc's own allocator, under the names it exports for replacements like this one.
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+
+void* malloc(std::size_t n) {
+  count_allocation();
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t n, std::size_t size) {
+  count_allocation();
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t n) {
+  count_allocation();
+  return __libc_realloc(p, n);
+}
+void free(void* p) {
+  __libc_free(p);
+}
+void* aligned_alloc(std::size_t align, std::size_t n) {
+  return __libc_memalign(align, n);  // counted by operator new (its only caller here) or not
+}
+void* memalign(std::size_t align, std::size_t n) {
+  count_allocation();
+  return __libc_memalign(align, n);
+}
+int posix_memalign(void** out, std::size_t align, std::size_t n) {
+  count_allocation();
+  void* p = __libc_memalign(align, n);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+}
+#endif
 
 void* operator new(std::size_t n) {
   return counted_alloc(n);
@@ -300,4 +361,16 @@ TEST_CASE("the counting allocator counts") {
   auto* v = new std::vector<int>(100);
   delete v;
   CHECK(g_allocations.load() - before == 2);
+#if WEFT_COUNT_MALLOC
+  // Through a volatile pointer, so that the compiler cannot drop the malloc/free pair.
+  void* (*volatile c_malloc)(std::size_t) = std::malloc;
+  void* (*volatile c_realloc)(void*, std::size_t) = std::realloc;
+  void* (*volatile c_calloc)(std::size_t, std::size_t) = std::calloc;
+  const uint64_t c_before = g_allocations.load();
+  void* p = c_realloc(c_malloc(16), 4096);
+  void* q = c_calloc(4, 16);
+  CHECK(g_allocations.load() - c_before == 3);
+  std::free(p);
+  std::free(q);
+#endif
 }

@@ -175,3 +175,48 @@ weft_log_has() { grep -qF -- "$2" "$(host_log "$1")"; }
 
 # weft_now_ms: wall clock in milliseconds, for reporting how long something took.
 weft_now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+# weft_capture_start NS IFACE FILE [FILTER]: tcpdump on IFACE inside the namespace NS writes full
+# packets to FILE, each as it arrives (--immediate-mode -U, so FILE can be read while it runs);
+# returns once tcpdump listens, and sets WEFT_CAPTURE_PID. The underlay bridge, which sees every
+# host's traffic, is `weft_capture_start "$(underlay_ns)" br0 FILE`.
+weft_capture_start() {
+  local log="$3.log"
+  ip netns exec "$1" tcpdump -n -s 0 -U --immediate-mode -i "$2" -w "$3" ${4:+"$4"} \
+    >"$log" 2>&1 </dev/null &
+  # shellcheck disable=SC2034 # read by the caller
+  WEFT_CAPTURE_PID=$!
+  wait_for "tcpdump on $2 in $1 to listen" 10 grep -q "listening on" "$log" ||
+    fail "no tcpdump: $(cat "$log")"
+}
+
+# weft_capture_stop PID FILE: stops the capture started with weft_capture_start and waits for
+# tcpdump to close FILE.
+weft_capture_stop() {
+  kill -INT "$1"
+  wait_for "tcpdump to finish" 10 grep -Eq "packets? captured" "$2.log" || fail "tcpdump did not finish"
+}
+
+# weft_pcap_count FILE FILTER: how many packets of FILE match the tcpdump FILTER.
+weft_pcap_count() { tcpdump -n -r "$1" "$2" 2>/dev/null | wc -l; }
+
+# weft_pcap_has FILE FILTER [MIN]: FILE holds at least MIN (default 1) packets matching FILTER;
+# prints the count (a wait_for predicate: FILE may still be written).
+weft_pcap_has() {
+  local n
+  n=$(weft_pcap_count "$1" "$2")
+  echo "$n packets match '$2' (want >= ${3:-1})"
+  ((n >= ${3:-1}))
+}
+
+# weft_raise_workload_mtu hN WNS MTU: sets both ends of the veth that attaches the workload
+# namespace WNS to hN's bridge to MTU, so the workload can send packets larger than the overlay
+# MTU and weft, not the workload's own kernel, has to answer them.
+weft_raise_workload_mtu() {
+  local h=$1 wns=$2 mtu=$3 idx port
+  idx=$(ip -n "$wns" -j link show ethweft | jq -r '.[0].link_index') || return 1
+  port=$(ip -n "$(host_ns "$h")" -j link show | jq -r --argjson i "$idx" '.[] | select(.ifindex == $i) | .ifname')
+  [[ -n $port ]] || fail "cannot find the bridge end of $wns's veth on $h"
+  ip -n "$(host_ns "$h")" link set "$port" mtu "$mtu" || fail "cannot raise $port's MTU on $h"
+  ip -n "$wns" link set ethweft mtu "$mtu" || fail "cannot raise the MTU in $wns"
+}

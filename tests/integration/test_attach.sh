@@ -42,6 +42,13 @@ links_h1() { hexec h1 ip -o link show | wc -l; }
 links_in() { ip -n "$1" -o link show | wc -l; }
 sysctl_h1() { hexec h1 cat "/proc/sys/net/ipv6/conf/$1/$2"; }
 weft_veths() { hexec h1 ip -j link show | jq -r '.[].ifname | select(test("^vethwe[0-9a-f]{8}$"))'; }
+# veth_count_is N: h1 has exactly N workload veths (re-counted on every call, for wait_for).
+veth_count_is() {
+  local n
+  n=$(weft_veths | wc -l)
+  echo "h1 has $n workload veths (want $1)"
+  ((n == $1))
+}
 in_netns() { [[ $(ip netns identify "$1" 2>/dev/null) == "$2" ]]; }
 mtu_in() { ip -n "$1" -j link show ethweft | jq -r '.[0].mtu'; }
 mac_in() { ip -n "$1" -j link show ethweft | jq -r '.[0].address'; }
@@ -177,8 +184,9 @@ pass "attach without an address gets one from IPAM ($auto_ip); detach releases i
 # A workload whose namespace is deleted: its veth pair goes with it; ps shows the record as gone
 # and detach forgets it.
 weft_on h1 attach 10.32.1.4/12 "$w4" >/dev/null || fail "attach $w4 failed"
+veth_count_is 3 >/dev/null || fail "no veth for $w4: $(veth_count_is 3)"
 ip netns del "$w4"
-wait_for "the veth of $w4 to vanish" 5 test "$(weft_veths | wc -l)" -eq 2 || fail "veth of $w4 stays"
+wait_for "the veth of $w4 to vanish" 5 veth_count_is 2 || fail "veth of $w4 stays"
 weft_on h1 ps | grep -Eq "^$w4 \(gone\) " || fail "weft ps does not mark $w4 as gone: $(weft_on h1 ps)"
 out=$(weft_on h1 detach "$w4") || fail "detach of the gone $w4 failed: $out"
 [[ $out == "Forgot the workload $w4: its network namespace $w4 is gone"* ]] || fail "detach $w4 says: $out"

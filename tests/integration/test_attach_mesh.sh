@@ -28,15 +28,22 @@ wait_for "$w1 to reach $w2 across the mesh" 10 \
 ip netns exec "$w2" ping -c2 -W1 -q 10.32.1.1 >/dev/null || fail "$w2 cannot ping $w1"
 pass "workloads on two hosts ping each other through the mesh"
 
+# The full-MTU check is about the UDP data plane: the path must be UDP, not the TCP fallback.
+wait_for "h1's path to h2 to be udp" 10 weft_jq h1 \
+  '.dataplane.paths[] | select(.nickname == "h2") | .path == "udp"' || fail "h1 -> h2 path is not udp"
 mtu=$(ip -n "$w1" -j link show ethweft | jq -r '.[0].mtu')
-hspawn h1 "$HARNESS_DIR/frags.log" tcpdump -l -n -i eth0 'ip[6:2] & 0x3fff != 0'
-tcpdump_pid=$!
-wait_for "tcpdump to listen" 10 grep -q "listening on" "$HARNESS_DIR/frags.log" || fail "no tcpdump"
+[[ $mtu =~ ^[0-9]+$ ]] || fail "cannot read ethweft's MTU: $mtu"
+pcap="$HARNESS_DIR/h1-eth0.pcap"
+weft_capture_start "$(host_ns h1)" eth0 "$pcap"
+cap_pid=$WEFT_CAPTURE_PID
 ip netns exec "$w1" ping -c3 -W1 -q -M "do" -s $((mtu - 28)) 10.32.2.1 >/dev/null ||
   fail "a full-MTU ($mtu) packet from $w1 does not reach $w2"
-kill -INT "$tcpdump_pid"
-wait_for "tcpdump to report" 10 grep -q "packets captured" "$HARNESS_DIR/frags.log" ||
-  fail "tcpdump did not finish"
-grep -q "^0 packets captured" "$HARNESS_DIR/frags.log" ||
-  fail "full-MTU packets were fragmented on the underlay: $(cat "$HARNESS_DIR/frags.log")"
-pass "full-MTU ($mtu) packets cross the underlay unfragmented"
+# Positive control: the three echo requests left h1 as UDP 6783 datagrams to h2 each carrying a
+# whole full-MTU packet (UDP length >= MTU + 8).
+big="udp and src host $(host_ip h1) and dst host $(host_ip h2) and port 6783 and udp[4:2] >= $((mtu + 8))"
+wait_for "3 full-MTU tunnel datagrams h1 -> h2 in the capture" 5 weft_pcap_has "$pcap" "$big" 3 ||
+  fail "the capture lacks the UDP datagrams that carried the full-MTU pings: $(weft_pcap_has "$pcap" "$big" 3)"
+weft_capture_stop "$cap_pid" "$pcap"
+frags=$(tcpdump -n -r "$pcap" 'ip[6:2] & 0x3fff != 0' 2>/dev/null)
+[[ -z $frags ]] || fail "full-MTU packets were fragmented on the underlay: $(head -5 <<<"$frags")"
+pass "full-MTU ($mtu) packets cross the underlay in $(weft_pcap_count "$pcap" "$big") UDP datagrams, unfragmented"

@@ -69,11 +69,7 @@ wexec w1 ping -c3 -W1 -q -M "do" -s $((mtu - 28)) "${wip[w3]}" >/dev/null ||
 pass "a full-MTU ($mtu) DF ping crosses"
 
 # w2 raises its MTU (both veth ends): one byte over the overlay MTU gets "Frag needed".
-idx=$(ip -n "${wns[w2]}" -j link show ethweft | jq -r '.[0].link_index')
-port=$(ip -n "$(host_ns h2)" -j link show | jq -r --argjson i "$idx" '.[] | select(.ifindex == $i) | .ifname')
-[[ -n $port ]] || fail "cannot find the bridge end of w2's veth"
-ip -n "$(host_ns h2)" link set "$port" mtu 9000 || fail "cannot raise $port's MTU on h2"
-ip -n "${wns[w2]}" link set ethweft mtu 9000 || fail "cannot raise w2's MTU"
+weft_raise_workload_mtu h2 "${wns[w2]}" 9000
 set +e
 big=$(wexec w2 ping -c1 -W2 -M "do" -s $((mtu - 27)) "${wip[w3]}" 2>&1)
 set -e

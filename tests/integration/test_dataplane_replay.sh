@@ -26,31 +26,18 @@ wait_for "$w1 to reach $w2" 10 ip netns exec "$w1" ping -c1 -W1 -q 10.32.2.1 || 
 wait_for "h1's path to h2 to be udp" 10 weft_jq h1 \
   '.dataplane.paths[] | select(.nickname == "h2") | .path == "udp"' || fail "h1 -> h2 path is not udp"
 
-# start_capture NS IFACE FILE FILTER: tcpdump in NS writing FILE; sets cap_pid.
-start_capture() {
-  local log="$3.log"
-  ip netns exec "$1" tcpdump -n -s 0 -U -i "$2" -w "$3" "$4" >"$log" 2>&1 </dev/null &
-  cap_pid=$!
-  wait_for "tcpdump on $2 in $1 to listen" 10 grep -q "listening on" "$log" || fail "no tcpdump: $(cat "$log")"
-}
-# stop_capture PID FILE
-stop_capture() {
-  kill -INT "$1"
-  wait_for "tcpdump to finish" 10 grep -Eq "packets? captured" "$2.log" || fail "tcpdump did not finish"
-}
-count() { tcpdump -n -r "$1" "$2" 2>/dev/null | wc -l; }
 
 # 1. Capture h1 -> h2 weft datagrams while w1 pings w2, and what w2 sees.
 under="$HARNESS_DIR/under.pcap"
 wl="$HARNESS_DIR/w2.pcap"
-start_capture "$(underlay_ns)" br0 "$under" "udp and src host $(host_ip h1) and dst host $(host_ip h2) and dst port 6783"
-under_pid=$cap_pid
-start_capture "$w2" ethweft "$wl" "icmp[icmptype] == icmp-echo"
-wl_pid=$cap_pid
+weft_capture_start "$(underlay_ns)" br0 "$under" "udp and src host $(host_ip h1) and dst host $(host_ip h2) and dst port 6783"
+under_pid=$WEFT_CAPTURE_PID
+weft_capture_start "$w2" ethweft "$wl" "icmp[icmptype] == icmp-echo"
+wl_pid=$WEFT_CAPTURE_PID
 npings=10
 ip netns exec "$w1" ping -c "$npings" -i 0.2 -W1 -q 10.32.2.1 >/dev/null || fail "pings $w1 -> $w2 lost"
-stop_capture "$under_pid" "$under"
-ndgrams=$(count "$under" "")
+weft_capture_stop "$under_pid" "$under"
+ndgrams=$(weft_pcap_count "$under" "")
 ((ndgrams >= npings)) || fail "captured only $ndgrams weft datagrams for $npings pings"
 
 # 2. Re-inject them, from h1's namespace with h1's address and port (raw IP, UDP checksum 0).
@@ -86,17 +73,21 @@ delivered1=$(weft_metric h2 weft_dataplane_frames_delivered_total)
 pass "h2 dropped $((replay1 - replay0)) re-injected datagrams as replays ($sent sent)"
 
 # The counter only rises once a datagram was processed, so w2's capture now holds any duplicate.
-stop_capture "$wl_pid" "$wl"
-seen=$(count "$wl" "")
+weft_capture_stop "$wl_pid" "$wl"
+seen=$(weft_pcap_count "$wl" "")
 ((seen == npings)) || fail "$w2 saw $seen ICMP echo requests for $npings pings (duplicates delivered?)"
+# And h2's own count agrees: the replays did not raise frames_delivered (a stray frame from h1,
+# such as an IPv6 multicast, may; all $sent replays delivered would raise it by $sent).
+((delivered1 - delivered0 < (sent + 1) / 2)) ||
+  fail "h2's frames_delivered rose by $((delivered1 - delivered0)) while $sent replays arrived ($delivered0 -> $delivered1)"
 pass "$w2 saw exactly $npings echo requests: no replayed frame was delivered (delivered: $delivered0 -> $delivered1)"
 
 # 3. Garbage from the attacker h4 to h2's port 6783: dropped, counted, no answer.
 bad0=$(($(weft_metric h2 'weft_dataplane_dropped_total{reason="malformed"}') +
   $(weft_metric h2 'weft_dataplane_dropped_total{reason="unknown_session"}')))
 att="$HARNESS_DIR/attacker.pcap"
-start_capture "$(host_ns h4)" eth0 "$att" "ip src host $(host_ip h2)"
-att_pid=$cap_pid
+weft_capture_start "$(host_ns h4)" eth0 "$att" "ip src host $(host_ip h2)"
+att_pid=$WEFT_CAPTURE_PID
 garbage_py='
 import os, socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -126,7 +117,7 @@ hexec h4 ping -c1 -W2 -q "$(host_ip h2)" >/dev/null || fail "h4 cannot ping h2 o
 has_reply() { tcpdump -n -r "$att" icmp 2>/dev/null | grep -q 'echo reply'; }
 wait_for "the ping reply in h4's capture" 5 has_reply ||
   fail "h4's capture never saw the marker ping reply"
-stop_capture "$att_pid" "$att"
+weft_capture_stop "$att_pid" "$att"
 other=$(tcpdump -n -r "$att" "not icmp" 2>/dev/null)
 [[ -z $other ]] || fail "h2 answered the attacker: $(head -5 <<<"$other")"
 pass "h2 sent nothing back to the attacker (only the marker ping reply)"

@@ -40,6 +40,8 @@ pass "h1 <-> h2 path is udp"
 
 fb1=$(weft_metric h1 weft_dataplane_fallback_sent_total) || fail "no fallback_sent metric on h1"
 fb2=$(weft_metric h2 weft_dataplane_fallback_sent_total) || fail "no fallback_sent metric on h2"
+fr1=$(weft_metric h1 weft_dataplane_fallback_received_total) || fail "no fallback_received metric on h1"
+fr2=$(weft_metric h2 weft_dataplane_fallback_received_total) || fail "no fallback_received metric on h2"
 harness_block_udp h1 h2
 t0=$(weft_now_ms)
 wait_for "h1 and h2 to see UDP not working" 15 \
@@ -54,8 +56,10 @@ weft_metric_at_least h1 weft_dataplane_fallback_sent_total $((fb1 + 5)) >/dev/nu
   fail "h1's fallback_sent did not rise by >= 5: $(weft_metric_at_least h1 weft_dataplane_fallback_sent_total $((fb1 + 5)))"
 weft_metric_at_least h2 weft_dataplane_fallback_sent_total $((fb2 + 5)) >/dev/null ||
   fail "h2's fallback_sent did not rise by >= 5: $(weft_metric_at_least h2 weft_dataplane_fallback_sent_total $((fb2 + 5)))"
-weft_metric_at_least h1 weft_dataplane_fallback_received_total 5 >/dev/null ||
-  fail "h1's fallback_received did not rise"
+weft_metric_at_least h1 weft_dataplane_fallback_received_total $((fr1 + 5)) >/dev/null ||
+  fail "h1's fallback_received did not rise by >= 5: $(weft_metric_at_least h1 weft_dataplane_fallback_received_total $((fr1 + 5)))"
+weft_metric_at_least h2 weft_dataplane_fallback_received_total $((fr2 + 5)) >/dev/null ||
+  fail "h2's fallback_received did not rise by >= 5: $(weft_metric_at_least h2 weft_dataplane_fallback_received_total $((fr2 + 5)))"
 pass "workloads ping over the TCP fallback; fallback counters rose (h1 $fb1 -> $(weft_metric h1 weft_dataplane_fallback_sent_total), h2 $fb2 -> $(weft_metric h2 weft_dataplane_fallback_sent_total))"
 
 harness_unblock_udp h1 h2

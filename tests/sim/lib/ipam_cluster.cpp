@@ -24,11 +24,45 @@ void SimIpamEnv::log(ipam::Severity s, const std::string& m) {
   if (s == ipam::Severity::kError && errors) errors->push_back(m);
 }
 
+namespace {
+
+// Runs `after` when the scope ends, also when the core threw (a rejected message).
+struct AfterStep {
+  const std::function<void()>& after;
+  ~AfterStep() {
+    if (after) after();
+  }
+};
+
+}  // namespace
+
+void SteppedChannel::on_neighbor(PeerName from, ByteView payload, int64_t now_ms) {
+  AfterStep a{after};
+  core->on_neighbor(from, payload, now_ms);
+}
+void SteppedChannel::on_unicast(PeerName src, ByteView payload, int64_t now_ms) {
+  AfterStep a{after};
+  core->on_unicast(src, payload, now_ms);
+}
+bool SteppedChannel::on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) {
+  AfterStep a{after};
+  return core->on_broadcast(src, from, payload, now_ms);
+}
+void SteppedChannel::on_neighbor_up(PeerName peer, int64_t now_ms) {
+  AfterStep a{after};
+  core->on_neighbor_up(peer, now_ms);
+}
+void SteppedChannel::on_gossip_tick(PeerName neighbor, int64_t now_ms) {
+  AfterStep a{after};
+  core->on_gossip_tick(neighbor, now_ms);
+}
+
 void IpamCluster::attach_ipam(int i, uint64_t started_unix_ms) {
   if (static_cast<int>(stores.size()) <= i) {
     stores.resize(i + 1);
     envs.resize(i + 1);
     ipam.resize(i + 1);
+    channels.resize(i + 1);
   }
   if (!stores[i]) stores[i] = std::make_unique<MemStore>();
   envs[i] = std::make_unique<SimIpamEnv>();
@@ -42,8 +76,14 @@ void IpamCluster::attach_ipam(int i, uint64_t started_unix_ms) {
   c.started_unix_ms = started_unix_ms;
   ipam[i] =
       std::make_unique<ipam::IpamCore>(c, net.core(i), *envs[i], *stores[i], stores[i]->load());
-  net.core(i).register_channel(ipam::IpamCore::kChannel, ipam[i].get());
+  channels[i] = std::make_unique<SteppedChannel>();
+  channels[i]->core = ipam[i].get();
+  channels[i]->after = [this, i] {
+    if (stepped) stepped(i);
+  };
+  net.core(i).register_channel(ipam::IpamCore::kChannel, channels[i].get());
   ipam[i]->start(net.now());
+  if (stepped) stepped(i);
 }
 
 int IpamCluster::add(const std::vector<int>& targets) {
@@ -55,6 +95,8 @@ int IpamCluster::add(const std::vector<int>& targets) {
 void IpamCluster::crash(int i) {
   net.crash_peer(i);
   ipam[i].reset();
+  channels[i].reset();
+  if (stepped) stepped(i);
 }
 
 void IpamCluster::restart(int i, const std::vector<int>& targets) {
@@ -70,6 +112,7 @@ void IpamCluster::run(int64_t ms) {
       if (!ipam[i] || ipam[i]->next_deadline() > net.now()) continue;
       ipam[i]->on_timer(net.now());
       if (timer_fired) timer_fired(static_cast<int>(i));
+      if (stepped) stepped(static_cast<int>(i));
     }
   }
 }

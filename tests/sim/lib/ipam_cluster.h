@@ -38,6 +38,18 @@ struct SimIpamEnv : ipam::IpamEnv {
   void log(ipam::Severity s, const std::string& m) override;
 };
 
+// Registered as peer i's "ipam" channel in place of its IpamCore: forwards every gossip call to
+// the core, then tells the cluster that the core has handled one (IpamCluster::stepped).
+struct SteppedChannel : GossipChannel {
+  ipam::IpamCore* core = nullptr;
+  std::function<void()> after;
+  void on_neighbor(PeerName from, ByteView payload, int64_t now_ms) override;
+  void on_unicast(PeerName src, ByteView payload, int64_t now_ms) override;
+  bool on_broadcast(PeerName src, PeerName from, ByteView payload, int64_t now_ms) override;
+  void on_neighbor_up(PeerName peer, int64_t now_ms) override;
+  void on_gossip_tick(PeerName neighbor, int64_t now_ms) override;
+};
+
 class IpamCluster {
  public:
   IpamCluster(SimOptions o, Ipv4Cidr r, ipam::InitMode m)
@@ -68,9 +80,14 @@ class IpamCluster {
   std::vector<std::unique_ptr<MemStore>> stores;
   std::vector<std::unique_ptr<SimIpamEnv>> envs;
   std::vector<std::unique_ptr<ipam::IpamCore>> ipam;  // null while the peer is down
+  std::vector<std::unique_ptr<SteppedChannel>> channels;
   std::vector<std::string> errors;
   // Called after peer i's IpamCore handled a timer (benchmarks track which rings may have moved).
   std::function<void(int)> timer_fired;
+  // Called after peer i's IpamCore changed or may have changed: it started, handled a gossip
+  // message (even one it rejected) or a timer, or went down (ipam[i] is null then). Tests check
+  // invariants here, where they can break.
+  std::function<void(int)> stepped;
 };
 
 }  // namespace weft::sim
