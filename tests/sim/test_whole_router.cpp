@@ -12,16 +12,12 @@
 #include <vector>
 
 #include "tests/sim/lib/router_sim.h"
+#include "tests/sim/lib/sim_seed.h"
 
 using namespace weft;
 using namespace weft::sim;
 
 namespace {
-
-uint64_t seed_for(uint64_t fallback) {
-  if (const char* s = std::getenv("WEFT_SIM_SEED")) return std::strtoull(s, nullptr, 10);
-  return fallback;
-}
 
 int peers_for(int fallback) {
   if (const char* s = std::getenv("WEFT_SIM_PEERS"))
@@ -45,7 +41,7 @@ LinkFaults unruly() {
 
 RouterSimOptions options(uint64_t seed, bool discovery, LinkFaults faults) {
   RouterSimOptions o;
-  o.seed = seed_for(seed);
+  o.seed = sim_seed(seed);
   o.discovery = discovery;
   o.faults = faults;
   MESSAGE("seed " << o.seed << " (set WEFT_SIM_SEED to reproduce)");
@@ -313,7 +309,7 @@ TEST_CASE("whole router: the same seed replays the same run, ephemeral keys incl
     sim.run_for(1000);
     return sim.trace_hash();
   };
-  uint64_t seed = seed_for(1307);
+  uint64_t seed = sim_seed(1307);
   MESSAGE("seed " << seed << " (set WEFT_SIM_SEED to reproduce)");
   CHECK(run(seed) == run(seed));
   CHECK(run(seed) != run(seed + 1));  // positive control: the hash sees a different run
@@ -327,7 +323,7 @@ TEST_CASE("whole router: the same seed replays the same run, ephemeral keys incl
 // than it has possible parents. After healing: every broadcast reaches every other peer
 // exactly once.
 TEST_CASE("whole router: randomized runs over many seeds") {
-  uint64_t base = seed_for(1400);
+  uint64_t base = sim_seed(1400);
   int seeds = 20;
   if (const char* s = std::getenv("WEFT_SIM_SEEDS")) seeds = std::max(1, std::atoi(s));
   if (std::getenv("WEFT_SIM_SEED")) seeds = 1;

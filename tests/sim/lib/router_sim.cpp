@@ -5,6 +5,7 @@
 
 #include "common/overlay.h"
 #include "common/random_source.h"
+#include "tests/sim/lib/mesh_views.h"
 
 namespace weft::sim {
 
@@ -81,10 +82,6 @@ RouterSim::~RouterSim() {
   }
 }
 
-void RouterSim::schedule(int64_t at, std::function<void()> fn) {
-  events_.push(Event{std::max(at, now_), seq_++, std::move(fn)});
-}
-
 bool RouterSim::chance(double p) {
   return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p;
 }
@@ -123,16 +120,16 @@ std::vector<int> RouterSim::alive_peers() const {
 void RouterSim::touch(int i) {
   Peer& p = *peers_[i];
   if (!p.alive) return;
-  int64_t d = std::max(std::min(p.mesh->next_deadline(), p.dp->next_deadline()), now_);
+  int64_t d = std::max(std::min(p.mesh->next_deadline(), p.dp->next_deadline()), clock_.now());
   if (d >= p.timer_at) return;
   p.timer_at = d;
   uint64_t gen = p.generation;
-  schedule(d, [this, i, gen, d] {
+  clock_.schedule(d, [this, i, gen, d] {
     Peer& q = *peers_[i];
     if (!q.alive || q.generation != gen || q.timer_at != d) return;
     q.timer_at = kNever;
-    q.mesh->on_timer(now_);
-    q.dp->on_timer(now_);
+    q.mesh->on_timer(clock_.now());
+    q.dp->on_timer(clock_.now());
     touch(i);
   });
 }
@@ -141,7 +138,7 @@ void RouterSim::touch(int i) {
 
 void RouterSim::start_peer(int i, const std::vector<int>& targets) {
   Peer& p = *peers_[i];
-  p.incarnation = static_cast<uint64_t>(now_) + 1;
+  p.incarnation = static_cast<uint64_t>(clock_.now()) + 1;
   p.generation++;
   p.alive = true;
   p.timer_at = kNever;
@@ -163,7 +160,7 @@ void RouterSim::start_peer(int i, const std::vector<int>& targets) {
       [&p](PeerName from, ByteView batch, int64_t now) { p.dp->on_fallback(from, batch, now); });
   std::vector<std::string> t;
   for (int j : targets) t.push_back(address_of(j));
-  p.mesh->start(t, now_);
+  p.mesh->start(t, clock_.now());
   touch(i);
 }
 
@@ -253,7 +250,7 @@ ControlChannel::Config RouterSim::channel_config(int i, bool initiator) {
 void RouterSim::dial(int i, ConnId id, const std::string& address) {
   peers_[i]->pending_dials.insert(id);
   uint64_t gen = peers_[i]->generation;
-  schedule(now_ + opts_.faults.delay_ms, [this, i, id, address, gen] {
+  clock_.schedule(clock_.now() + opts_.faults.delay_ms, [this, i, id, address, gen] {
     Peer& p = *peers_[i];
     if (!p.alive || p.generation != gen || !p.pending_dials.erase(id)) return;
     auto t = by_address_.find(address);
@@ -261,11 +258,12 @@ void RouterSim::dial(int i, ConnId id, const std::string& address) {
     int j = t->second;
     Peer& q = *peers_[j];
     if (!q.alive) {
-      p.mesh->on_closed(id, ChannelFailure::kNone, "connection refused", now_);
+      p.mesh->on_closed(id, ChannelFailure::kNone, "connection refused", clock_.now());
       touch(i);
       return;
     }
-    ConnId jid = q.mesh->on_inbound(ip_of(i) + ":" + std::to_string(40000 + id % 20000), now_);
+    ConnId jid =
+        q.mesh->on_inbound(ip_of(i) + ":" + std::to_string(40000 + id % 20000), clock_.now());
     ++links_.handshakes;
     Conn& a = conns_[{i, id}];
     Conn& b = conns_[{j, jid}];
@@ -278,8 +276,8 @@ void RouterSim::dial(int i, ConnId id, const std::string& address) {
     b.other = {i, id};
     b.other_serial = a.serial;
     // ControlConnection::start: report, then write the preamble.
-    p.mesh->on_handshaking(id, now_);
-    q.mesh->on_handshaking(jid, now_);
+    p.mesh->on_handshaking(id, clock_.now());
+    q.mesh->on_handshaking(jid, clock_.now());
     flush({i, id});
     flush({j, jid});
     touch(i);
@@ -297,7 +295,7 @@ void RouterSim::flush(const ConnKey& k) {
   for (size_t off = 0; off < out.size();) {
     size_t len = std::uniform_int_distribution<size_t>(1, std::max<size_t>(f.max_segment, 1))(rng_);
     len = std::min(len, out.size() - off);
-    int64_t at = now_ + f.delay_ms +
+    int64_t at = clock_.now() + f.delay_ms +
                  (f.jitter_ms ? std::uniform_int_distribution<int64_t>(0, f.jitter_ms)(rng_) : 0);
     if (chance(f.stream_retransmit)) {
       at += f.rto_ms;
@@ -311,7 +309,7 @@ void RouterSim::flush(const ConnKey& k) {
     off += len;
     ConnKey to = c.other;
     uint64_t serial = c.other_serial;
-    schedule(at, [this, to, serial, seg = std::move(seg)] {
+    clock_.schedule(at, [this, to, serial, seg = std::move(seg)] {
       auto t = conns_.find(to);
       if (t == conns_.end() || t->second.serial != serial || t->second.silent) return;
       t->second.channel->receive(seg);
@@ -322,10 +320,10 @@ void RouterSim::flush(const ConnKey& k) {
 
 void RouterSim::send_fin(Conn& c) {
   if (c.silent) return;
-  int64_t at = std::max(now_ + opts_.faults.delay_ms, c.last_arrival);
+  int64_t at = std::max(clock_.now() + opts_.faults.delay_ms, c.last_arrival);
   ConnKey to = c.other;
   uint64_t serial = c.other_serial;
-  schedule(at, [this, to, serial] {
+  clock_.schedule(at, [this, to, serial] {
     auto t = conns_.find(to);
     if (t == conns_.end() || t->second.serial != serial || t->second.silent) return;
     const ControlChannel& ch = *t->second.channel;
@@ -347,23 +345,23 @@ void RouterSim::after_input(const ConnKey& k) {
   if (c.channel->established() && !c.established_reported) {
     c.established_reported = true;
     PeerHello remote = *c.channel->remote();
-    p.mesh->on_established(id, remote, now_);
+    p.mesh->on_established(id, remote, clock_.now());
     auto now_c = conns_.find(k);
     if (now_c != conns_.end() && p.mesh->connection_of(remote.name) == id) {
       p.conn_peer[id] = remote.name;
       std::string addr = p.mesh->address_of(remote.name);
       const ControlChannel& ch = *now_c->second.channel;
       p.dp->set_neighbor_keys(remote.name, ch.dataplane_send_key(), ch.dataplane_recv_key(),
-                              addr.substr(0, addr.rfind(':')), now_);
+                              addr.substr(0, addr.rfind(':')), clock_.now());
     }
-    trace_ = (trace_ ^ (p.name + static_cast<uint64_t>(now_))) * 0x100000001b3ull;
+    trace_ = (trace_ ^ (p.name + static_cast<uint64_t>(clock_.now()))) * 0x100000001b3ull;
   }
   for (;;) {
     auto it = conns_.find(k);
     if (it == conns_.end()) break;
     auto m = it->second.channel->pop_message();
     if (!m) break;
-    p.mesh->on_message(id, *m, now_);
+    p.mesh->on_message(id, *m, clock_.now());
   }
   touch(i);
 }
@@ -379,7 +377,7 @@ void RouterSim::connection_failed(const ConnKey& k, ChannelFailure f, const std:
     send_fin(it->second);
     conns_.erase(it);
   }
-  p.mesh->on_closed(id, f, why, now_);
+  p.mesh->on_closed(id, f, why, clock_.now());
   auto cp = p.conn_peer.find(id);
   if (cp != p.conn_peer.end()) {
     if (!p.mesh->connection_of(cp->second)) p.dp->neighbor_down(cp->second);
@@ -446,16 +444,16 @@ void RouterSim::send_udp(int i, const UdpEndpoint& to, ByteView datagram) {
   UdpEndpoint from = *parse_udp_endpoint(ip_of(i), kPort);
   uint64_t gen = peers_[j]->generation;
   for (int n = 0; n < copies; ++n) {
-    int64_t at = now_ + f.delay_ms +
+    int64_t at = clock_.now() + f.delay_ms +
                  (f.jitter_ms ? std::uniform_int_distribution<int64_t>(0, f.jitter_ms)(rng_) : 0);
     if (chance(f.udp_reorder)) {
       at += std::uniform_int_distribution<int64_t>(1, std::max<int64_t>(f.reorder_ms, 1))(rng_);
       ++links_.udp_reordered;
     }
-    schedule(at, [this, j, gen, from, d = Bytes(datagram.begin(), datagram.end())] {
+    clock_.schedule(at, [this, j, gen, from, d = Bytes(datagram.begin(), datagram.end())] {
       Peer& q = *peers_[j];
       if (!q.alive || q.generation != gen) return;
-      q.dp->on_udp(from, d, now_);
+      q.dp->on_udp(from, d, clock_.now());
       touch(j);
     });
   }
@@ -514,7 +512,7 @@ uint64_t RouterSim::send_frame(int from, int to, size_t payload, std::optional<u
   for (size_t k = kBodyMin; k < payload; ++k) body[k] = static_cast<uint8_t>(k);
   Peer& p = *peers_.at(w.peer);
   if (p.alive) {
-    p.dp->on_local_frame(kNoVnet, f, now_);
+    p.dp->on_local_frame(kNoVnet, f, clock_.now());
     touch(w.peer);
   }
   return id;
@@ -531,61 +529,26 @@ const std::vector<uint64_t>& RouterSim::injected_at(int i) const {
 
 // --- Running and checks
 
-void RouterSim::run_for(int64_t ms) {
-  int64_t end = now_ + ms;
-  while (!events_.empty() && events_.top().at <= end) {
-    Event e = events_.top();
-    events_.pop();
-    now_ = e.at;
-    e.fn();
-  }
-  now_ = end;
-}
-
-bool RouterSim::run_until(const std::function<bool()>& pred, int64_t max_ms,
-                          int64_t check_every_ms) {
-  int64_t end = now_ + max_ms;
-  while (now_ < end) {
-    if (pred()) return true;
-    run_for(std::min(check_every_ms, end - now_));
-  }
-  return pred();
+std::vector<const MeshCore*> RouterSim::live_cores() const {
+  std::vector<const MeshCore*> v;
+  for (int i : alive_peers()) v.push_back(peers_[i]->mesh.get());
+  return v;
 }
 
 bool RouterSim::views_agree_on_members() const {
-  std::vector<int> live = alive_peers();
-  for (int i : live) {
-    const Topology& t = peers_[i]->mesh->topology();
-    if (t.size() != live.size()) return false;
-    for (int j : live)
-      if (!t.find(peers_[j]->name)) return false;
-  }
-  return true;
+  return sim::views_agree_on_members(live_cores());
 }
-
 bool RouterSim::views_agree() const {
-  std::vector<int> live = alive_peers();
-  if (live.empty()) return true;
-  uint64_t d = peers_[live[0]]->mesh->topology().digest();
-  for (int i : live) {
-    const Topology& t = peers_[i]->mesh->topology();
-    if (t.digest() != d || t.dirty()) return false;
-  }
-  return views_agree_on_members();
+  return sim::views_agree(live_cores());
 }
-
 bool RouterSim::full_mesh_connected() const {
-  std::vector<int> live = alive_peers();
-  for (int i : live)
-    for (int j : live)
-      if (i != j && !peers_[i]->mesh->is_connected_to(peers_[j]->name)) return false;
-  return true;
+  return sim::full_mesh_connected(live_cores());
 }
 
 bool RouterSim::sessions_ready() const {
   for (int i : alive_peers()) {
     const Peer& p = *peers_[i];
-    std::vector<NeighborPath> paths = p.dp->paths(now_);
+    std::vector<NeighborPath> paths = p.dp->paths(clock_.now());
     for (PeerName n : p.mesh->neighbors()) {
       auto it = std::find_if(paths.begin(), paths.end(),
                              [n](const NeighborPath& np) { return np.peer == n; });

@@ -23,7 +23,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <random>
 #include <set>
 #include <string>
@@ -31,6 +30,7 @@
 
 #include "router/dataplane/dataplane_core.h"
 #include "router/mesh/mesh_core.h"
+#include "tests/sim/lib/virtual_clock.h"
 
 namespace weft::sim {
 
@@ -105,9 +105,11 @@ class RouterSim {
   // Frames peer i injected, in order of arrival (ids).
   const std::vector<uint64_t>& injected_at(int i) const;
 
-  int64_t now() const { return now_; }
-  void run_for(int64_t ms);
-  bool run_until(const std::function<bool()>& pred, int64_t max_ms, int64_t check_every_ms = 50);
+  int64_t now() const { return clock_.now(); }
+  void run_for(int64_t ms) { clock_.run_for(ms); }
+  bool run_until(const std::function<bool()>& pred, int64_t max_ms, int64_t check_every_ms = 50) {
+    return clock_.run_until(pred, max_ms, check_every_ms);
+  }
 
   size_t size() const { return peers_.size(); }
   PeerName name(int i) const;
@@ -136,12 +138,6 @@ class RouterSim {
   struct Peer;
   struct Io;
   struct Conn;
-  struct Event {
-    int64_t at;
-    uint64_t seq;
-    std::function<void()> fn;
-    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
-  };
   struct Workload {
     int peer;
     Mac mac;
@@ -149,7 +145,6 @@ class RouterSim {
   };
   using ConnKey = std::pair<int, ConnId>;
 
-  void schedule(int64_t at, std::function<void()> fn);
   void touch(int i);
   void start_peer(int i, const std::vector<int>& targets);
   void end_peer(int i, bool close_sockets);
@@ -157,6 +152,7 @@ class RouterSim {
   std::string ip_of(int i) const;
   bool cut(int a, int b) const;
   bool chance(double p);
+  std::vector<const MeshCore*> live_cores() const;
 
   // MeshIo / DataplaneIo of peer i.
   void dial(int i, ConnId id, const std::string& address);
@@ -174,9 +170,7 @@ class RouterSim {
 
   RouterSimOptions opts_;
   std::mt19937_64 rng_;
-  int64_t now_ = 0;
-  uint64_t seq_ = 0;
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  VirtualClock clock_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::map<std::string, int> by_address_, by_ip_;
   std::map<ConnKey, Conn> conns_;
