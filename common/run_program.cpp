@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 namespace weft {
@@ -131,6 +132,16 @@ std::string first_line(const std::string& text) {
     line.pop_back();
   }
   return line;
+}
+
+void run_or_throw(const std::vector<std::string>& argv) {
+  ProgramResult r = run_program(argv);
+  if (r.ok()) return;
+  std::string cmd;
+  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+  std::string why = first_line(r.err.empty() ? r.out : r.err);
+  if (why.empty()) why = "exit status " + std::to_string(r.status);
+  throw std::runtime_error("`" + cmd + "` failed: " + why);
 }
 
 }  // namespace weft

@@ -18,20 +18,13 @@ constexpr size_t kDhLen = crypto_scalarmult_BYTES;
 
 const char* failure_name(ChannelFailure f) {
   switch (f) {
-    case ChannelFailure::kNone:
-      return "none";
-    case ChannelFailure::kNotWeft:
-      return "not_weft";
-    case ChannelFailure::kVersionMismatch:
-      return "version_mismatch";
-    case ChannelFailure::kEncryptionMismatch:
-      return "encryption_mismatch";
-    case ChannelFailure::kAuthentication:
-      return "authentication";
-    case ChannelFailure::kRejected:
-      return "rejected";
-    case ChannelFailure::kProtocol:
-      return "protocol";
+    case ChannelFailure::kNone: return "none";
+    case ChannelFailure::kNotWeft: return "not_weft";
+    case ChannelFailure::kVersionMismatch: return "version_mismatch";
+    case ChannelFailure::kEncryptionMismatch: return "encryption_mismatch";
+    case ChannelFailure::kAuthentication: return "authentication";
+    case ChannelFailure::kRejected: return "rejected";
+    case ChannelFailure::kProtocol: return "protocol";
   }
   return "unknown";
 }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log_level.h"
 #include "router/crypto/control_channel.h"
 #include "router/mesh/gossip.h"
 #include "router/mesh/mesh_metrics.h"
@@ -26,8 +27,6 @@
 namespace weft {
 
 using ConnId = uint64_t;
-
-enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 class MeshIo {
  public:
