@@ -56,6 +56,7 @@ ProgramResult run_program(const std::vector<std::string>& argv, std::chrono::mil
   // Everything the child needs is prepared before fork(): between fork and exec only
   // async-signal-safe calls are allowed.
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::string exec_failed = "cannot execute " + argv[0] + ": ";
