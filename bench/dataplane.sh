@@ -22,7 +22,6 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WEFT_BUILD=${WEFT_BUILD:-$REPO/build}
 PEERS_SH=${PEERS_SH:-$REPO/../shared/bench/peers.sh}
-[[ -f $PEERS_SH ]] || PEERS_SH=/work/shared/bench/peers.sh
 paths=weft-tap,weft-pcap,raw,vxlan,wireguard-go,tinc,nebula,fastd,openvpn
 losses=0,1
 iperf_time=10

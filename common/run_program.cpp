@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 namespace weft {
@@ -55,6 +56,7 @@ ProgramResult run_program(const std::vector<std::string>& argv, std::chrono::mil
   // Everything the child needs is prepared before fork(): between fork and exec only
   // async-signal-safe calls are allowed.
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::string exec_failed = "cannot execute " + argv[0] + ": ";
@@ -131,6 +133,16 @@ std::string first_line(const std::string& text) {
     line.pop_back();
   }
   return line;
+}
+
+void run_or_throw(const std::vector<std::string>& argv) {
+  ProgramResult r = run_program(argv);
+  if (r.ok()) return;
+  std::string cmd;
+  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+  std::string why = first_line(r.err.empty() ? r.out : r.err);
+  if (why.empty()) why = "exit status " + std::to_string(r.status);
+  throw std::runtime_error("`" + cmd + "` failed: " + why);
 }
 
 }  // namespace weft

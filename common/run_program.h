@@ -21,6 +21,10 @@ struct ProgramResult {
 ProgramResult run_program(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// Runs it (as run_program) and throws std::runtime_error naming the command and what it said
+// ("`ip link add ...` failed: <first line of stderr>") unless it exits 0.
+void run_or_throw(const std::vector<std::string>& argv);
+
 // The first line of `text` without trailing whitespace ("" if none): what a tool like `ip` has
 // to say about a failure, fit for the middle of a sentence.
 std::string first_line(const std::string& text);

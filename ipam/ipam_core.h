@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/ipv4_cidr.h"
+#include "common/log_level.h"
 #include "common/peer_name.h"
 #include "ipam/allocations.h"
 #include "ipam/messages.h"
@@ -33,7 +34,7 @@
 
 namespace weft::ipam {
 
-enum class Severity { kDebug, kInfo, kWarn, kError };
+using Severity = weft::LogLevel;  // one log-level enum for every core (common/log_level.h)
 
 // Free counts are hints for choosing donors: an owner republishes its count only when it moves
 // by an eighth or more, or to or from zero (so most allocations do not change the ring at all,

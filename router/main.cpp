@@ -10,8 +10,8 @@
 #include "common/atomic_file.h"
 #include "common/ipv4_cidr.h"
 #include "common/overlay.h"
-#include "router/core/identity.h"
 #include "router/crypto/cluster_key.h"
+#include "router/identity/identity.h"
 #include "router/os/router_daemon.h"
 
 using namespace weft;

@@ -156,7 +156,14 @@ bool ControlChannel::take_preamble() {
   prologue.insert(prologue.end(), rp.begin(), rp.end());
   ss_->mix_hash(prologue);
   e_pub_.resize(kDhLen);
-  crypto_box_keypair(e_pub_.data(), e_priv_.data());
+  // An X25519 key pair as crypto_box_keypair() makes one: 32 random bytes (clamped by the
+  // scalar multiplication itself) and their product with the base point.
+  RandomSource& random = cfg_.random ? *cfg_.random : system_random();
+  random.fill(e_priv_.data(), e_priv_.size());
+  if (crypto_scalarmult_base(e_pub_.data(), e_priv_.data()) != 0) {
+    fail(ChannelFailure::kProtocol, "cannot make an ephemeral key");
+    return false;
+  }
   if (cfg_.initiator) {
     // -> psk, e, payload(hello)
     ss_->mix_key_and_hash(cfg_.psk);

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "common/random_source.h"
 #include "router/crypto/noise.h"
 #include "router/wire/peer_hello.h"
 
@@ -47,6 +48,9 @@ class ControlChannel {
     PeerHello local;
     uint8_t version_min = kProtocolVersionMin;
     uint8_t version_max = kProtocolVersionMax;
+    // Where the ephemeral key comes from; nullptr is system_random(). The simulator passes a
+    // SeededRandom so a run replays from its seed. Must outlive the channel.
+    RandomSource* random = nullptr;
   };
   enum class State { kPreamble, kHandshake, kConfirming, kEstablished, kFailed };
 

@@ -2,34 +2,11 @@
 
 #include <cstring>
 
+#include "router/dataplane/net_bytes.h"
+
 namespace weft {
 
 namespace {
-
-uint16_t rd16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-void wr16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-uint32_t rd32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
-void wr32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
-}
-
-// One's complement sum of 16-bit big-endian words.
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) acc += rd16(p + i);
-  if (n & 1) acc += uint32_t(p[n - 1]) << 8;
-  return acc;
-}
-uint16_t fold(uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint16_t>(acc);
-}
 
 constexpr size_t kEth = 14;
 
@@ -67,7 +44,7 @@ bool segment_frame(ByteView vnet, ByteView frame, Bytes& scratch,
   if (gso != VnetHdr::kGsoTcpV4 && gso != VnetHdr::kGsoTcpV6) return false;
   const uint8_t* f = frame.data();
   if (frame.size() < kEth + 40) return false;
-  uint16_t ethertype = rd16(f + 12);
+  uint16_t ethertype = net::load16(f + 12);
   bool v4 = gso == VnetHdr::kGsoTcpV4;
   if ((v4 && ethertype != 0x0800) || (!v4 && ethertype != 0x86dd)) return false;
   size_t ip_len = v4 ? size_t(f[kEth] & 0x0f) * 4 : 40;
@@ -82,8 +59,8 @@ bool segment_frame(ByteView vnet, ByteView frame, Bytes& scratch,
   size_t mss = h.gso_size;
   segs_per_chunk = std::max<size_t>(segs_per_chunk, 1);
   size_t chunk = mss * segs_per_chunk;
-  uint32_t seq = rd32(f + tcp_off + 4);
-  uint16_t ip_id = v4 ? rd16(f + kEth + 4) : 0;
+  uint32_t seq = net::load32(f + tcp_off + 4);
+  uint16_t ip_id = v4 ? net::load16(f + kEth + 4) : 0;
   uint8_t flags = f[tcp_off + 13];
   scratch.resize(hdrs + std::min(chunk, payload));
   VnetHdr sh;
@@ -105,22 +82,23 @@ bool segment_frame(ByteView vnet, ByteView frame, Bytes& scratch,
     std::memcpy(s + hdrs, f + hdrs + off, n);
     size_t seg_tcp = tcp_len + n;
     if (v4) {
-      wr16(s + kEth + 2, static_cast<uint16_t>(ip_len + seg_tcp));
-      wr16(s + kEth + 4, static_cast<uint16_t>(ip_id + i));
-      wr16(s + kEth + 10, 0);
-      wr16(s + kEth + 10, static_cast<uint16_t>(~fold(sum16(s + kEth, ip_len))));
+      net::store16(s + kEth + 2, static_cast<uint16_t>(ip_len + seg_tcp));
+      net::store16(s + kEth + 4, static_cast<uint16_t>(ip_id + i));
+      net::store16(s + kEth + 10, 0);
+      net::store16(s + kEth + 10, net::checksum_finish(net::checksum_add(0, s + kEth, ip_len)));
     } else {
-      wr16(s + kEth + 4, static_cast<uint16_t>(seg_tcp));
+      net::store16(s + kEth + 4, static_cast<uint16_t>(seg_tcp));
     }
-    wr32(s + tcp_off + 4, seq + static_cast<uint32_t>(off));
+    net::store32(s + tcp_off + 4, seq + static_cast<uint32_t>(off));
     uint8_t fl = flags;
     if (!last) fl &= static_cast<uint8_t>(~0x09);  // FIN, PSH only on the last segment
     if (i > 0) fl &= static_cast<uint8_t>(~0x80);  // CWR only on the first
     s[tcp_off + 13] = fl;
     // Partial checksum: the pseudo-header sum, as the kernel expects with NEEDS_CSUM.
-    uint32_t acc = v4 ? sum16(s + kEth + 12, 8) : sum16(s + kEth + 8, 32);
+    uint32_t acc =
+        v4 ? net::checksum_add(0, s + kEth + 12, 8) : net::checksum_add(0, s + kEth + 8, 32);
     acc += 6 + static_cast<uint32_t>(seg_tcp);
-    wr16(s + tcp_off + 16, fold(acc));
+    net::store16(s + tcp_off + 16, net::checksum_fold(acc));
     emit(ByteView(svnet, 10), ByteView(s, hdrs + n));
   }
   return true;
@@ -132,8 +110,8 @@ bool complete_checksum(ByteView vnet, uint8_t* frame, size_t len) {
   size_t start = h.csum_start, at = size_t(h.csum_start) + h.csum_offset;
   if (start >= len || at + 2 > len) return false;
   // The field holds the pseudo-header sum; summing from csum_start includes it.
-  uint16_t c = static_cast<uint16_t>(~fold(sum16(frame + start, len - start)));
-  wr16(frame + at, c == 0 && h.csum_offset == 6 ? 0xffff : c);  // UDP: 0 means "none"
+  uint16_t c = net::checksum_finish(net::checksum_add(0, frame + start, len - start));
+  net::store16(frame + at, c == 0 && h.csum_offset == 6 ? 0xffff : c);  // UDP: 0 means "none"
   return true;
 }
 
@@ -145,7 +123,7 @@ namespace {
 constexpr uint8_t kTcpAck = 0x10, kTcpPsh = 0x08;
 }
 
-SegmentCoalescer::SegmentCoalescer(FrameSink& out) : out_(out) {
+SegmentCoalescer::SegmentCoalescer(CoalescedFrameSink& out) : out_(out) {
   buf_.reserve(kMaxFrame + 64);
 }
 
@@ -155,19 +133,20 @@ bool SegmentCoalescer::mergeable(ByteView vnet, ByteView frame, Layout& l) {
   if (h.flags != VnetHdr::kNeedsCsum || h.gso_type != VnetHdr::kGsoNone) return false;
   const uint8_t* f = frame.data();
   if (frame.size() < kEth + 40 || frame.size() > kMaxFrame) return false;
-  uint16_t ethertype = rd16(f + 12);
+  uint16_t ethertype = net::load16(f + 12);
   size_t ip_payload_end;
   if (ethertype == 0x0800) {
     // No IP options (the header is compared byte for byte anyway) and no fragments.
-    if (f[kEth] != 0x45 || f[kEth + 9] != 6 || (rd16(f + kEth + 6) & 0x3fff) != 0) return false;
+    if (f[kEth] != 0x45 || f[kEth + 9] != 6 || (net::load16(f + kEth + 6) & 0x3fff) != 0)
+      return false;
     l.v4 = true;
     l.tcp_off = kEth + 20;
-    ip_payload_end = kEth + rd16(f + kEth + 2);
+    ip_payload_end = kEth + net::load16(f + kEth + 2);
   } else if (ethertype == 0x86dd) {
     if ((f[kEth] >> 4) != 6 || f[kEth + 6] != 6) return false;
     l.v4 = false;
     l.tcp_off = kEth + 40;
-    ip_payload_end = l.tcp_off + rd16(f + kEth + 4);
+    ip_payload_end = l.tcp_off + net::load16(f + kEth + 4);
   } else {
     return false;
   }
@@ -180,7 +159,7 @@ bool SegmentCoalescer::mergeable(ByteView vnet, ByteView frame, Layout& l) {
   l.tcp_flags = f[l.tcp_off + 13];
   if ((l.tcp_flags & ~(kTcpAck | kTcpPsh)) != 0 || !(l.tcp_flags & kTcpAck)) return false;
   l.payload = frame.size() - l.hdrs;
-  l.seq = rd32(f + l.tcp_off + 4);
+  l.seq = net::load32(f + l.tcp_off + 4);
   return true;
 }
 
@@ -237,16 +216,17 @@ void SegmentCoalescer::flush() {
     size_t t = first_.tcp_off;
     size_t seg_tcp = buf_.size() - t;
     if (first_.v4) {
-      wr16(s + kEth + 2, static_cast<uint16_t>(20 + seg_tcp));
-      wr16(s + kEth + 10, 0);
-      wr16(s + kEth + 10, static_cast<uint16_t>(~fold(sum16(s + kEth, 20))));
+      net::store16(s + kEth + 2, static_cast<uint16_t>(20 + seg_tcp));
+      net::store16(s + kEth + 10, 0);
+      net::store16(s + kEth + 10, net::checksum_finish(net::checksum_add(0, s + kEth, 20)));
     } else {
-      wr16(s + kEth + 4, static_cast<uint16_t>(seg_tcp));
+      net::store16(s + kEth + 4, static_cast<uint16_t>(seg_tcp));
     }
     // As the kernel's own TSO frames: the pseudo-header sum over the whole TCP length.
-    uint32_t acc = first_.v4 ? sum16(s + kEth + 12, 8) : sum16(s + kEth + 8, 32);
+    uint32_t acc =
+        first_.v4 ? net::checksum_add(0, s + kEth + 12, 8) : net::checksum_add(0, s + kEth + 8, 32);
     acc += 6 + static_cast<uint32_t>(seg_tcp);
-    wr16(s + t + 16, fold(acc));
+    net::store16(s + t + 16, net::checksum_fold(acc));
     VnetHdr h;
     h.flags = VnetHdr::kNeedsCsum;
     h.gso_type = first_.v4 ? VnetHdr::kGsoTcpV4 : VnetHdr::kGsoTcpV6;

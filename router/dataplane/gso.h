@@ -48,9 +48,9 @@ bool complete_checksum(ByteView vnet, uint8_t* frame, size_t len);
 namespace weft {
 
 // Where SegmentCoalescer writes what it has merged (or passes through).
-class FrameSink {
+class CoalescedFrameSink {
  public:
-  virtual ~FrameSink() = default;
+  virtual ~CoalescedFrameSink() = default;
   virtual void write_frame(ByteView vnet, ByteView frame) = 0;
 };
 
@@ -64,7 +64,7 @@ class FrameSink {
 class SegmentCoalescer {
  public:
   static constexpr size_t kMaxFrame = 65000;  // an IPv4 total length must stay below 64 KB
-  explicit SegmentCoalescer(FrameSink& out);
+  explicit SegmentCoalescer(CoalescedFrameSink& out);
 
   void add(ByteView vnet, ByteView frame);
   void flush();
@@ -82,7 +82,7 @@ class SegmentCoalescer {
   static bool mergeable(ByteView vnet, ByteView frame, Layout& l);
   bool continues(ByteView frame, const Layout& l) const;
 
-  FrameSink& out_;
+  CoalescedFrameSink& out_;
   Bytes buf_;  // the pending run: the first segment's headers, then every payload
   uint8_t vnet_[10] = {};
   Layout first_;

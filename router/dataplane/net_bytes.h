@@ -9,6 +9,9 @@ namespace weft::net {
 inline uint16_t load16(const uint8_t* p) {
   return static_cast<uint16_t>(p[0] << 8 | p[1]);
 }
+inline uint32_t load32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
 inline void store16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
   p[1] = static_cast<uint8_t>(v);
@@ -24,10 +27,14 @@ inline uint32_t checksum_add(uint32_t acc, const uint8_t* p, size_t n) {
   if (n) acc += uint32_t{p[0]} << 8;
   return acc;
 }
+// The sum folded to 16 bits, not complemented: what a partial (pseudo-header) checksum holds.
+inline uint16_t checksum_fold(uint32_t acc) {
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return static_cast<uint16_t>(acc);
+}
 // The one's complement of the folded sum: the value for a header's checksum field.
 inline uint16_t checksum_finish(uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<uint16_t>(~acc);
+  return static_cast<uint16_t>(~checksum_fold(acc));
 }
 
 }  // namespace weft::net

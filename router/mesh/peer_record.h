@@ -6,16 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "common/bytes.h"
 #include "common/peer_name.h"
+#include "router/wire/peer_update.h"
 
 namespace weft {
-
-struct Edge {
-  std::string ip;  // the other end's IP as this peer sees it (used for discovery)
-  bool outbound = false;
-  bool operator==(const Edge&) const = default;
-};
 
 struct PeerRecord {
   PeerName name = 0;
@@ -24,20 +18,6 @@ struct PeerRecord {
   uint64_t version = 0;      // bumped by the owner on every change
   uint16_t port = 0;         // control port, for discovery
   std::map<PeerName, Edge> edges;
-};
-
-// A full record (base_version == 0) or a delta against base_version of the same incarnation.
-struct PeerUpdate {
-  PeerName name = 0;
-  std::string nickname;
-  uint64_t incarnation = 0;
-  uint64_t version = 0;
-  uint16_t port = 0;
-  uint64_t base_version = 0;
-  std::vector<std::pair<PeerName, Edge>> upserts;
-  std::vector<PeerName> removals;
-
-  bool is_full() const { return base_version == 0; }
 };
 
 PeerUpdate full_update(const PeerRecord& r);

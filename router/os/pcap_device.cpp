@@ -5,9 +5,9 @@
 
 #include <stdexcept>
 
+#include "common/run_program.h"
 #include "router/dataplane/frame_batch.h"
 #include "router/dataplane/gso.h"
-#include "router/os/run_ip.h"
 #include "router/os/tap_device.h"
 
 namespace weft {
@@ -19,7 +19,7 @@ const uint8_t kZeroVnet[10] = {};
 PcapDevice::PcapDevice(boost::asio::io_context& io, const std::string& bridge, int mtu)
     : capture_dev_("weft-pcap"), bridge_dev_("weft-pcap-br"), sd_(io) {
   ensure_bridge(bridge, mtu);
-  if (run_command({"ip", "link", "show", capture_dev_}).status != 0)
+  if (!run_program({"ip", "link", "show", capture_dev_}).ok())
     run_or_throw({"ip", "link", "add", capture_dev_, "type", "veth", "peer", "name", bridge_dev_});
   for (const std::string& d : {capture_dev_, bridge_dev_}) {
     disable_ipv6_autoconf(d);

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "router/os/run_ip.h"
+#include "common/run_program.h"
 
 namespace weft {
 
@@ -27,7 +27,7 @@ void disable_ipv6_autoconf(const std::string& dev) {
 }
 
 void ensure_bridge(const std::string& bridge, int mtu) {
-  if (run_command({"ip", "link", "show", bridge}).status != 0)
+  if (!run_program({"ip", "link", "show", bridge}).ok())
     run_or_throw({"ip", "link", "add", bridge, "type", "bridge"});
   disable_ipv6_autoconf(bridge);
   run_or_throw({"ip", "link", "set", bridge, "mtu", std::to_string(mtu), "up"});

@@ -14,7 +14,7 @@
 
 namespace weft {
 
-class TapDevice : public FrameDevice, private FrameSink {
+class TapDevice : public FrameDevice, private CoalescedFrameSink {
  public:
   TapDevice(boost::asio::io_context& io, const std::string& name, const std::string& bridge,
             int mtu);

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "common/bytes.h"
-#include "router/mesh/peer_record.h"
+#include "router/wire/peer_update.h"
 
 namespace weft {
 

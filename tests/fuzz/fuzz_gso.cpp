@@ -67,7 +67,7 @@ void check_complete_checksum(ByteView vnet, ByteView frame) {
 
 // The receiver's SegmentCoalescer must give back exactly what segment_frame cut: whatever it
 // merged, segmented again, equals the segments it was fed, in order.
-struct Collect : FrameSink {
+struct Collect : CoalescedFrameSink {
   std::vector<Bytes> out;
   void write_frame(ByteView v, ByteView f) override {
     Bytes both(v.begin(), v.end());

@@ -26,7 +26,7 @@ Bytes tcp_frame(size_t payload, uint32_t seq, uint16_t sport = 0x9c00) {
 struct Written {
   Bytes vnet, frame;
 };
-struct Collect : FrameSink {
+struct Collect : CoalescedFrameSink {
   std::vector<Written> out;
   void write_frame(ByteView v, ByteView f) override {
     out.push_back({Bytes(v.begin(), v.end()), Bytes(f.begin(), f.end())});

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "tests/sim/lib/mesh_views.h"
+
 namespace weft::sim {
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
@@ -35,10 +37,6 @@ SimNetwork::~SimNetwork() = default;
 
 void SimNetwork::record(uint64_t v) { trace_ = (trace_ ^ v) * 0x100000001b3ull; }
 
-void SimNetwork::schedule(int64_t at, std::function<void()> fn) {
-  events_q_.push(Event{std::max(at, now_), seq_++, std::move(fn)});
-}
-
 std::string SimNetwork::address_of(int i) const {
   return "10." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ".1:6783";
 }
@@ -66,22 +64,22 @@ std::vector<int> SimNetwork::alive_peers() const {
 void SimNetwork::touch(int i) {
   Peer& p = *peers_[i];
   if (!p.alive) return;
-  int64_t d = std::max(p.core->next_deadline(), now_);
+  int64_t d = std::max(p.core->next_deadline(), clock_.now());
   if (d >= p.timer_at) return;
   p.timer_at = d;
   uint64_t gen = p.generation;
-  schedule(d, [this, i, gen, d] {
+  clock_.schedule(d, [this, i, gen, d] {
     Peer& q = *peers_[i];
     if (!q.alive || q.generation != gen || q.timer_at != d) return;
     q.timer_at = kNever;
-    q.core->on_timer(now_);
+    q.core->on_timer(clock_.now());
     touch(i);
   });
 }
 
 void SimNetwork::start_peer(int i, const std::vector<int>& targets) {
   Peer& p = *peers_[i];
-  p.incarnation = static_cast<uint64_t>(now_) + 1;
+  p.incarnation = static_cast<uint64_t>(clock_.now()) + 1;
   p.generation++;
   p.alive = true;
   p.timer_at = kNever;
@@ -97,7 +95,7 @@ void SimNetwork::start_peer(int i, const std::vector<int>& targets) {
   p.core = std::make_unique<MeshCore>(cfg, *p.io);
   std::vector<std::string> t;
   for (int j : targets) t.push_back(address_of(j));
-  p.core->start(t, now_);
+  p.core->start(t, clock_.now());
   touch(i);
 }
 
@@ -128,10 +126,11 @@ void SimNetwork::drop_all_connections(int i, bool notify) {
     wires_.erase({other.peer, other.id});
     if (notify) {
       uint64_t gen = peers_[other.peer]->generation;
-      schedule(now_ + opts_.link_delay_ms, [this, other, gen] {
+      clock_.schedule(clock_.now() + opts_.link_delay_ms, [this, other, gen] {
         Peer& q = *peers_[other.peer];
         if (!q.alive || q.generation != gen) return;
-        q.core->on_closed(other.id, ChannelFailure::kNone, "connection reset by peer", now_);
+        q.core->on_closed(other.id, ChannelFailure::kNone, "connection reset by peer",
+                          clock_.now());
         touch(other.peer);
       });
     } else {
@@ -185,7 +184,7 @@ void SimNetwork::heal_all() { cut_.clear(); }
 void SimNetwork::dial(int from, ConnId id, const std::string& address) {
   peers_[from]->pending_dials.insert(id);
   uint64_t gen = peers_[from]->generation;
-  schedule(now_ + opts_.link_delay_ms, [this, from, id, address, gen] {
+  clock_.schedule(clock_.now() + opts_.link_delay_ms, [this, from, id, address, gen] {
     Peer& p = *peers_[from];
     if (!p.alive || p.generation != gen || !p.pending_dials.erase(id)) return;
     auto t = by_address_.find(address);
@@ -193,19 +192,19 @@ void SimNetwork::dial(int from, ConnId id, const std::string& address) {
     int j = t->second;
     Peer& q = *peers_[j];
     if (!q.alive) {
-      p.core->on_closed(id, ChannelFailure::kNone, "connection refused", now_);
+      p.core->on_closed(id, ChannelFailure::kNone, "connection refused", clock_.now());
       touch(from);
       return;
     }
     std::string ip = address_of(from);
     ip = ip.substr(0, ip.rfind(':')) + ":" + std::to_string(40000 + id % 20000);
-    ConnId jid = q.core->on_inbound(ip, now_);
+    ConnId jid = q.core->on_inbound(ip, clock_.now());
     touch(j);
     wires_[{from, id}] = Link{j, jid};
     wires_[{j, jid}] = Link{from, id};
     // The handshake takes a round trip; then both sides are established.
     uint64_t gj = q.generation;
-    schedule(now_ + 2 * opts_.link_delay_ms, [this, from, id, j, jid, gen, gj] {
+    clock_.schedule(clock_.now() + 2 * opts_.link_delay_ms, [this, from, id, j, jid, gen, gj] {
       Peer& a = *peers_[from];
       Peer& b = *peers_[j];
       if (!a.alive || !b.alive || a.generation != gen || b.generation != gj) return;
@@ -215,9 +214,9 @@ void SimNetwork::dial(int from, ConnId id, const std::string& address) {
           wb->second.peer < 0)
         return;
       PeerHello ha = a.core->config().self, hb = b.core->config().self;
-      b.core->on_established(jid, ha, now_);
-      a.core->on_established(id, hb, now_);
-      record(a.name ^ (b.name << 1) ^ static_cast<uint64_t>(now_));
+      b.core->on_established(jid, ha, clock_.now());
+      a.core->on_established(id, hb, clock_.now());
+      record(a.name ^ (b.name << 1) ^ static_cast<uint64_t>(clock_.now()));
       touch(from);
       touch(j);
     });
@@ -229,7 +228,7 @@ void SimNetwork::send(int from, ConnId id, Bytes msg) {
   if (w == wires_.end() || w->second.peer < 0) return;
   Link to = w->second;
   uint64_t gen = peers_[to.peer]->generation;
-  schedule(now_ + opts_.link_delay_ms, [this, from, to, gen, m = std::move(msg)] {
+  clock_.schedule(clock_.now() + opts_.link_delay_ms, [this, from, to, gen, m = std::move(msg)] {
     Peer& q = *peers_[to.peer];
     if (!q.alive || q.generation != gen) return;
     auto back = wires_.find({to.peer, to.id});
@@ -243,7 +242,7 @@ void SimNetwork::send(int from, ConnId id, Bytes msg) {
     peers_[from]->bytes_out += m.size();
     if (observer_) observer_(from, to.peer, m);
     record(m.size() ^ (static_cast<uint64_t>(to.peer) << 32));
-    q.core->on_message(to.id, m, now_);
+    q.core->on_message(to.id, m, clock_.now());
     touch(to.peer);
   });
 }
@@ -257,64 +256,27 @@ void SimNetwork::close(int from, ConnId id) {
   if (to.peer < 0) return;
   wires_.erase({to.peer, to.id});
   uint64_t gen = peers_[to.peer]->generation;
-  schedule(now_ + opts_.link_delay_ms, [this, to, gen] {
+  clock_.schedule(clock_.now() + opts_.link_delay_ms, [this, to, gen] {
     Peer& q = *peers_[to.peer];
     if (!q.alive || q.generation != gen) return;
-    q.core->on_closed(to.id, ChannelFailure::kNone, "closed by peer", now_);
+    q.core->on_closed(to.id, ChannelFailure::kNone, "closed by peer", clock_.now());
     touch(to.peer);
   });
 }
 
-void SimNetwork::run_for(int64_t ms) {
-  int64_t end = now_ + ms;
-  while (!events_q_.empty() && events_q_.top().at <= end) {
-    Event e = events_q_.top();
-    events_q_.pop();
-    now_ = e.at;
-    ++events_;
-    e.fn();
-  }
-  now_ = end;
-}
 
-bool SimNetwork::run_until(const std::function<bool()>& pred, int64_t max_ms,
-                           int64_t check_every_ms) {
-  int64_t end = now_ + max_ms;
-  while (now_ < end) {
-    if (pred()) return true;
-    run_for(std::min(check_every_ms, end - now_));
-  }
-  return pred();
+std::vector<const MeshCore*> SimNetwork::live_cores() const {
+  std::vector<const MeshCore*> v;
+  for (int i : alive_peers()) v.push_back(peers_[i]->core.get());
+  return v;
 }
 
 bool SimNetwork::views_agree_on_members() const {
-  std::vector<int> live = alive_peers();
-  for (int i : live) {
-    const Topology& t = peers_[i]->core->topology();
-    if (t.size() != live.size()) return false;
-    for (int j : live)
-      if (!t.find(peers_[j]->name)) return false;
-  }
-  return true;
+  return sim::views_agree_on_members(live_cores());
 }
-
-bool SimNetwork::views_agree() const {
-  std::vector<int> live = alive_peers();
-  if (live.empty()) return true;
-  uint64_t d = peers_[live[0]]->core->topology().digest();
-  for (int i : live) {
-    const Topology& t = peers_[i]->core->topology();
-    if (t.digest() != d || t.size() != live.size() || t.dirty()) return false;
-  }
-  return views_agree_on_members();
-}
-
+bool SimNetwork::views_agree() const { return sim::views_agree(live_cores()); }
 bool SimNetwork::full_mesh_converged() const {
-  std::vector<int> live = alive_peers();
-  for (int i : live)
-    for (int j : live)
-      if (i != j && !peers_[i]->core->is_connected_to(peers_[j]->name)) return false;
-  return views_agree();
+  return sim::full_mesh_connected(live_cores()) && views_agree();
 }
 
 }  // namespace weft::sim

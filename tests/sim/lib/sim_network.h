@@ -9,13 +9,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <queue>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "router/mesh/mesh_core.h"
+#include "tests/sim/lib/virtual_clock.h"
 
 namespace weft::sim {
 
@@ -47,10 +47,13 @@ class SimNetwork {
   void partition(const std::vector<int>& a, const std::vector<int>& b);
   void heal_all();
 
-  int64_t now() const { return now_; }
-  void run_for(int64_t ms);
-  // Runs until pred() holds (checked every check_every_ms) or the deadline; returns whether it held.
-  bool run_until(const std::function<bool()>& pred, int64_t max_ms, int64_t check_every_ms = 50);
+  int64_t now() const { return clock_.now(); }
+  void run_for(int64_t ms) { clock_.run_for(ms); }
+  // Runs until pred() holds (checked every check_every_ms) or the deadline; returns whether it
+  // held.
+  bool run_until(const std::function<bool()>& pred, int64_t max_ms, int64_t check_every_ms = 50) {
+    return clock_.run_until(pred, max_ms, check_every_ms);
+  }
 
   size_t size() const { return peers_.size(); }
   MeshCore& core(int i);
@@ -67,7 +70,7 @@ class SimNetwork {
   // Totals across peers, for benchmarks.
   uint64_t messages_delivered() const { return messages_; }
   uint64_t bytes_delivered() const { return bytes_; }
-  uint64_t events_processed() const { return events_; }
+  uint64_t events_processed() const { return clock_.events_processed(); }
   // Per peer (by index), since the peer was added (restarts keep counting): messages and bytes
   // delivered to it, and heartbeats among those. Counted where the totals above are counted.
   uint64_t messages_received(int i) const;
@@ -86,18 +89,11 @@ class SimNetwork {
  private:
   struct Peer;
   struct Io;
-  struct Event {
-    int64_t at;
-    uint64_t seq;
-    std::function<void()> fn;
-    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
-  };
   struct Link {  // one side of a virtual TCP connection
     int peer;
     ConnId id;
   };
 
-  void schedule(int64_t at, std::function<void()> fn);
   void touch(int i);  // (re)arm peer i's timer after it was called
   void dial(int from, ConnId id, const std::string& address);
   void send(int from, ConnId id, Bytes msg);
@@ -107,17 +103,16 @@ class SimNetwork {
   void start_peer(int i, const std::vector<int>& targets);
   void drop_all_connections(int i, bool notify);
   void record(uint64_t v);
+  std::vector<const MeshCore*> live_cores() const;
 
   SimOptions opts_;
   std::mt19937_64 rng_;
-  int64_t now_ = 0;
-  uint64_t seq_ = 0;
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_q_;
+  VirtualClock clock_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::map<std::string, int> by_address_;
   std::map<std::pair<int, ConnId>, Link> wires_;  // each side -> the other side
   std::set<std::pair<int, int>> cut_;
-  uint64_t messages_ = 0, bytes_ = 0, events_ = 0, trace_ = 0;
+  uint64_t messages_ = 0, bytes_ = 0, trace_ = 0;
   DeliveryObserver observer_;
 };
 

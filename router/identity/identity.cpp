@@ -1,4 +1,4 @@
-#include "router/core/identity.h"
+#include "router/identity/identity.h"
 
 #include <sodium.h>
 #include <unistd.h>
