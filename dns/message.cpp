@@ -17,8 +17,9 @@ uint16_t get16(ByteView m, size_t pos) {
 }
 
 // Reads a possibly compressed name at `pos` and moves `pos` past it. Every pointer must point
-// below the lowest offset read so far, so the walk is strictly decreasing between jumps: no loop,
-// and at most 255 bytes of labels are copied. Returns false when malformed.
+// below the lowest offset read so far (and not into the header), so the walk is strictly
+// decreasing between jumps: no loop, and at most 255 bytes of labels are copied. Returns false
+// when malformed.
 bool read_name(ByteView m, size_t& pos, Name& out) {
   out.labels.clear();
   size_t p = pos, lowest = pos, wire = 1;
@@ -31,7 +32,7 @@ bool read_name(ByteView m, size_t& pos, Name& out) {
       size_t target = size_t((len & 0x3F) << 8) | m[p + 1];
       if (!jumped) pos = p + 2;
       jumped = true;
-      if (target >= lowest) return false;
+      if (target >= lowest || target < kHeaderSize) return false;
       lowest = target;
       p = target;
       continue;
