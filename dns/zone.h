@@ -43,6 +43,9 @@ class DnsZone {
   // std::invalid_argument (a sentence for the user) for an invalid name, the domain itself, or
   // an absolute name outside the domain; the zone is then unchanged.
   void upsert(std::string key, std::string name, std::vector<uint32_t> addresses);
+  // The stored form of a name: relative, lower-cased ("Web.Shop.weft.local." -> "web.shop"), so
+  // callers can key records by name. Throws std::invalid_argument like upsert.
+  std::string relative_name(std::string_view name) const { return relative_key(name); }
   // Returns whether the key had an entry.
   bool remove(const std::string& key);
   // Makes the entries exactly these (a later key wins over an earlier duplicate). Validates all

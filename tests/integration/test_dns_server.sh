@@ -39,6 +39,7 @@ rc=$(host_dir h1)/resolv.conf
 printf 'nameserver %s\nnameserver 127.0.0.1\n' "$h1" >"$rc"
 out=$(host_dir h1)/testd.out
 hspawn h1 "$out" "$testd" --listen "$h1:53" --http "127.0.0.1:$((20000 + RANDOM % 20000))" --resolv-conf "$rc" --poll-ms 200 \
+  --api-socket "$(host_datadir h1)/api.sock" \
   --record web=10.32.0.2,10.32.0.3 --record web.shop=10.32.0.4 --many many=100
 wait_for "the DNS server" 10 grep -q '^ready' "$out" || fail "testd did not start: $(cat "$out")"
 http=$(awk '/^ready/ { print $4 }' "$out")
@@ -88,6 +89,18 @@ hexec h1 bash -c "printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x
 (($(weft_metric weft_dns_dropped_total) == 3)) || fail "garbage not counted"
 (($(weft_metric 'weft_dns_answers_total{rcode="FORMERR"}') == 1)) || fail "pointer loop: no FORMERR"
 pass "malformed datagrams dropped or answered FORMERR"
+
+# The CLI verbs, against the stand-in routes (the router keeps these records in its cluster state).
+cli() { hexec h1 "$WEFT" --datadir "$(host_datadir h1)" "$@"; }
+cli dns-add 10.32.0.9 10.32.0.8/12 hand | grep -q "Added 10.32.0.9, 10.32.0.8 to hand" || fail "dns-add"
+[[ $(short hand.weft.local) == "10.32.0.8 10.32.0.9" ]] || fail "dig after dns-add"
+[[ $(cli dns-lookup hand | xargs) == "10.32.0.8 10.32.0.9" ]] || fail "dns-lookup"
+cli dns-remove 10.32.0.9 10.32.0.8 hand.weft.local. >/dev/null || fail "dns-remove"
+grep -q "status: NXDOMAIN" <<<"$(q hand.weft.local)" || fail "hand still answered after dns-remove"
+err=$(cli dns-lookup hand 2>&1) && fail "dns-lookup of a removed name succeeded"
+grep -q "has no addresses in weft DNS" <<<"$err" || fail "dns-lookup message: $err"
+err=$(cli dns-add web 2>&1) && fail "dns-add without an address succeeded"
+pass "weft dns-add, dns-lookup, dns-remove"
 
 kill "$dnsmasq_pid"
 wait_for "dnsmasq to stop" 5 bash -c "! kill -0 $dnsmasq_pid 2>/dev/null"
