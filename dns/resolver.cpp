@@ -155,16 +155,20 @@ void Resolver::drop_pending(uint64_t seq) {
   pending_.erase(it);
 }
 
-void Resolver::fail(uint64_t seq, int64_t now) {
-  Pending p = pending_.at(seq);
-  drop_pending(seq);
-  send(p.client, p.tcp, p.query, error_response(p.query, true, kServFail));
-  double s = double(now - p.started) / 1000.0;
+void Resolver::record_latency(int64_t ms) {
+  double s = double(ms) / 1000.0;
   stats_.latency_sum_s += s;
   ++stats_.latency_count;
   ++stats_.latency_buckets[size_t(
       std::lower_bound(std::begin(kLatencyBuckets), std::end(kLatencyBuckets), s) -
       std::begin(kLatencyBuckets))];
+}
+
+void Resolver::fail(uint64_t seq, int64_t now) {
+  Pending p = pending_.at(seq);
+  drop_pending(seq);
+  send(p.client, p.tcp, p.query, error_response(p.query, true, kServFail));
+  record_latency(now - p.started);
 }
 
 void Resolver::finish(uint64_t seq, ByteView reply, uint16_t rcode, int64_t now) {
@@ -175,12 +179,7 @@ void Resolver::finish(uint64_t seq, ByteView reply, uint16_t rcode, int64_t now)
     ++stats_.upstream_failures;
     return send(p.client, p.tcp, p.query, error_response(p.query, true, kServFail));
   }
-  double s = double(now - p.started) / 1000.0;
-  stats_.latency_sum_s += s;
-  ++stats_.latency_count;
-  ++stats_.latency_buckets[size_t(
-      std::lower_bound(std::begin(kLatencyBuckets), std::end(kLatencyBuckets), s) -
-      std::begin(kLatencyBuckets))];
+  record_latency(now - p.started);
   if (!p.tcp && out.size() > p.query.udp_limit()) {
     // Too big for the client's UDP: an empty TC answer sends it to TCP (RFC 2181 §9).
     Response r = error_response(p.query, true, rcode);
@@ -189,6 +188,16 @@ void Resolver::finish(uint64_t seq, ByteView reply, uint16_t rcode, int64_t now)
   }
   count_answer(rcode);
   io_.answer(p.client, std::move(out));
+}
+
+void Resolver::settle(uint64_t seq, ByteView reply, uint16_t rcode, int64_t now) {
+  // A broken or refusing upstream is no answer while another upstream is left to ask.
+  if ((rcode == kServFail || rcode == kRefused) &&
+      pending_.at(seq).next_upstream < cfg_.upstreams.size()) {
+    ++stats_.upstream_failures;
+    return next_try(seq, now);
+  }
+  finish(seq, reply, rcode, now);
 }
 
 bool Resolver::reply_matches(const Pending& p, const ReplyInfo& info) const {
@@ -217,12 +226,7 @@ void Resolver::on_udp_reply(const Upstream& from, ByteView message, int64_t now)
     io_.send_tcp(p.exchange, p.current, encode_forward_query(p.query, p.wire_id));
     return;
   }
-  if ((info->rcode == kServFail || info->rcode == kRefused) &&
-      p.next_upstream < cfg_.upstreams.size()) {
-    ++stats_.upstream_failures;
-    return next_try(seq, now);
-  }
-  finish(seq, message, info->rcode, now);
+  settle(seq, message, info->rcode, now);
 }
 
 void Resolver::on_tcp_reply(ExchangeId exchange, ByteView message, int64_t now) {
@@ -237,12 +241,7 @@ void Resolver::on_tcp_reply(ExchangeId exchange, ByteView message, int64_t now) 
     ++stats_.upstream_failures;
     return next_try(seq, now);
   }
-  if ((info->rcode == kServFail || info->rcode == kRefused) &&
-      p.next_upstream < cfg_.upstreams.size()) {
-    ++stats_.upstream_failures;
-    return next_try(seq, now);
-  }
-  finish(seq, message, info->rcode, now);
+  settle(seq, message, info->rcode, now);
 }
 
 void Resolver::on_tcp_failed(ExchangeId exchange, int64_t now) {

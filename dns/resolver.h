@@ -133,6 +133,9 @@ class Resolver {
   void count_answer(uint16_t rcode);
   void start_try(uint64_t seq, int64_t now);
   void finish(uint64_t seq, ByteView reply, uint16_t rcode, int64_t now);
+  // finish(), or the next upstream for SERVFAIL/REFUSED while one is left.
+  void settle(uint64_t seq, ByteView reply, uint16_t rcode, int64_t now);
+  void record_latency(int64_t ms);
   void fail(uint64_t seq, int64_t now);  // SERVFAIL to the client
   void next_try(uint64_t seq, int64_t now);
   void drop_pending(uint64_t seq);
