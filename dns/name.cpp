@@ -62,8 +62,13 @@ bool Name::equals_ci(const Name& other) const {
 bool Name::ends_with_ci(const Name& suffix) const {
   if (suffix.labels.size() > labels.size()) return false;
   size_t off = labels.size() - suffix.labels.size();
-  for (size_t i = 0; i < suffix.labels.size(); ++i)
-    if (ascii_lower(labels[off + i]) != ascii_lower(suffix.labels[i])) return false;
+  auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+  for (size_t i = 0; i < suffix.labels.size(); ++i) {
+    const std::string &a = labels[off + i], &b = suffix.labels[i];
+    if (a.size() != b.size()) return false;
+    for (size_t j = 0; j < a.size(); ++j)
+      if (fold(a[j]) != fold(b[j])) return false;
+  }
   return true;
 }
 

@@ -45,15 +45,15 @@ Response Resolver::answer_locally(const Query& q, const DnsZone::Answer& a) cons
   }
   // The SOA answers an SOA query, and rides in the authority section of a negative answer so
   // caches know how long to keep it (RFC 2308 §3): ttl_s, like a positive one.
+  bool soa_answer = a.kind == DnsZone::Kind::kSoa;
+  if (!soa_answer && a.kind != DnsZone::Kind::kNoData && a.kind != DnsZone::Kind::kNxDomain)
+    return r;
   const Name& apex = zone_.domain();
   Name host_master = apex;
   host_master.labels.insert(host_master.labels.begin(), "hostmaster");
   Soa soa{apex, host_master, zone_.serial(), 3600, 600, 86400, cfg_.ttl_s};
-  Record soa_rec{a.kind == DnsZone::Kind::kSoa ? qn : apex, kTypeSOA, cfg_.ttl_s, soa};
-  if (a.kind == DnsZone::Kind::kSoa)
-    r.answers.push_back(soa_rec);
-  else if (a.kind == DnsZone::Kind::kNoData || a.kind == DnsZone::Kind::kNxDomain)
-    r.authority.push_back(soa_rec);
+  (soa_answer ? r.answers : r.authority)
+      .push_back({soa_answer ? qn : apex, kTypeSOA, cfg_.ttl_s, soa});
   return r;
 }
 

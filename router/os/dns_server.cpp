@@ -28,6 +28,8 @@ namespace {
 // by a counter, which never reaches this bit.
 constexpr uint64_t kUdpClientBit = uint64_t{1} << 62;
 constexpr int64_t kMalformedLogIntervalMs = 10'000;
+// Datagrams read without waiting after a wakeup (sockets are non-blocking).
+constexpr int kDrainBurst = 32;
 
 dns::ClientId udp_client_id(const udp::endpoint& ep) {
   return kUdpClientBit | (uint64_t(ep.address().to_v4().to_uint()) << 16) | ep.port();
@@ -146,6 +148,8 @@ void DnsServer::start() {
   }
   upstream_udp_.open(udp::v4());
   upstream_udp_.bind(udp::endpoint(asio::ip::address_v4::any(), 0));
+  udp_.non_blocking(true);
+  upstream_udp_.non_blocking(true);
   running_ = true;
   refresh_upstreams();
   spdlog::info("DNS: serving {} on {} (UDP, TCP)", zone_.domain().to_string(), listen_address());
@@ -278,13 +282,23 @@ void DnsServer::receive_udp() {
   udp_.async_receive_from(asio::buffer(udp_buf_), udp_from_,
                           [this](const boost::system::error_code& ec, size_t n) {
                             if (ec == asio::error::operation_aborted || !running_) return;
-                            if (!ec && udp_from_.address().is_v4()) {
-                              resolver_->on_query(udp_client_id(udp_from_), false,
-                                                  ByteView(udp_buf_.data(), n), now_ms());
-                              rearm();
+                            if (!ec) on_client_datagram(n);
+                            // Drain what else is queued before waiting again: one wakeup for a
+                            // burst instead of one per query.
+                            boost::system::error_code e;
+                            for (int i = 0; i < kDrainBurst && running_; ++i) {
+                              size_t m = udp_.receive_from(asio::buffer(udp_buf_), udp_from_, 0, e);
+                              if (e) break;
+                              on_client_datagram(m);
                             }
+                            rearm();
                             receive_udp();
                           });
+}
+
+void DnsServer::on_client_datagram(size_t n) {
+  if (!udp_from_.address().is_v4()) return;
+  resolver_->on_query(udp_client_id(udp_from_), false, ByteView(udp_buf_.data(), n), now_ms());
 }
 
 void DnsServer::accept_tcp() {
@@ -390,17 +404,26 @@ void DnsServer::send_udp(const dns::Upstream& to, Bytes message) {
 }
 
 void DnsServer::receive_upstream() {
-  upstream_udp_.async_receive_from(
-      asio::buffer(upstream_buf_), upstream_from_,
-      [this](const boost::system::error_code& ec, size_t n) {
-        if (ec == asio::error::operation_aborted || !running_) return;
-        if (!ec && upstream_from_.address().is_v4()) {
-          dns::Upstream from{upstream_from_.address().to_v4().to_uint(), upstream_from_.port()};
-          resolver_->on_udp_reply(from, ByteView(upstream_buf_.data(), n), now_ms());
-          rearm();
-        }
-        receive_upstream();
-      });
+  upstream_udp_.async_receive_from(asio::buffer(upstream_buf_), upstream_from_,
+                                   [this](const boost::system::error_code& ec, size_t n) {
+                                     if (ec == asio::error::operation_aborted || !running_) return;
+                                     if (!ec) on_upstream_datagram(n);
+                                     boost::system::error_code e;
+                                     for (int i = 0; i < kDrainBurst && running_; ++i) {
+                                       size_t m = upstream_udp_.receive_from(
+                                           asio::buffer(upstream_buf_), upstream_from_, 0, e);
+                                       if (e) break;
+                                       on_upstream_datagram(m);
+                                     }
+                                     rearm();
+                                     receive_upstream();
+                                   });
+}
+
+void DnsServer::on_upstream_datagram(size_t n) {
+  if (!upstream_from_.address().is_v4()) return;
+  dns::Upstream from{upstream_from_.address().to_v4().to_uint(), upstream_from_.port()};
+  resolver_->on_udp_reply(from, ByteView(upstream_buf_.data(), n), now_ms());
 }
 
 void DnsServer::send_tcp(dns::ExchangeId id, const dns::Upstream& to, Bytes message) {

@@ -90,6 +90,8 @@ class DnsServer : private dns::ResolverIo {
   void rearm();
   void receive_udp();
   void receive_upstream();
+  void on_client_datagram(size_t n);
+  void on_upstream_datagram(size_t n);
   void accept_tcp();
   void read_tcp(const std::shared_ptr<TcpClient>& c);
   void write_tcp(const std::shared_ptr<TcpClient>& c);
