@@ -28,6 +28,12 @@ struct ResolvConf {
 };
 ResolvConf parse_resolv_conf(std::string_view text);
 
+// The resolv.conf a workload in namespace `ns` gets (`weft attach` writes it, e.g. to
+// /etc/netns/NETNS/resolv.conf): the router as nameserver, search "NS.DOMAIN DOMAIN" ("DOMAIN"
+// alone for namespace default) so `web` and `web.shop` resolve, and ndots:2 so a one-dot name
+// like `web.shop` tries the search path (our own fast answers) before going upstream as-is.
+std::string workload_resolv_conf(uint32_t nameserver, std::string_view ns, std::string_view domain);
+
 struct UpstreamChoice {
   std::vector<Upstream> upstreams;   // in the given order, without duplicates
   std::vector<std::string> skipped;  // "ADDR: why", for the log

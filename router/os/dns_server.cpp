@@ -30,6 +30,8 @@ constexpr uint64_t kUdpClientBit = uint64_t{1} << 62;
 constexpr int64_t kMalformedLogIntervalMs = 10'000;
 // Datagrams read without waiting after a wakeup (sockets are non-blocking).
 constexpr int kDrainBurst = 32;
+// Answers queued for one TCP client that does not read them; past it the connection is closed.
+constexpr size_t kMaxTcpBacklog = 64;
 
 dns::ClientId udp_client_id(const udp::endpoint& ep) {
   return kUdpClientBit | (uint64_t(ep.address().to_v4().to_uint()) << 16) | ep.port();
@@ -360,6 +362,8 @@ void DnsServer::answer(dns::ClientId client, Bytes message) {
   Bytes framed{uint8_t(message.size() >> 8), uint8_t(message.size())};
   framed.insert(framed.end(), message.begin(), message.end());
   c->out.push_back(std::move(framed));
+  // A client that sends and never reads would grow this without end.
+  if (c->out.size() > kMaxTcpBacklog) return close_tcp(c->id);
   if (!c->writing) write_tcp(c);
 }
 

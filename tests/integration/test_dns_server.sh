@@ -62,6 +62,18 @@ grep -q "status: NOERROR" <<<"$aaaa" && grep -q "ANSWER: 0" <<<"$aaaa" || fail "
 [[ $(q +tcp +short web.weft.local | wc -l) == 2 ]] || fail "TCP"
 pass "cluster names: A, rotation, namespaces, PTR, NXDOMAIN+SOA, NODATA, TCP"
 
+# A workload's resolver config (what attach writes; dns::workload_resolv_conf): the search path
+# makes `web` the namespace's own web and `web.shop` a cluster name, for glibc's getent too. The
+# file is bind-mounted in a private mount namespace, so nothing outside the test changes.
+wrc=$(host_dir h1)/workload-resolv.conf
+printf 'nameserver %s\nsearch shop.weft.local weft.local\noptions ndots:2\n' "$h1" >"$wrc"
+in_workload() { hexec h1 unshare -m bash -c "mount --bind '$wrc' /etc/resolv.conf && $1"; }
+[[ $(in_workload "getent hosts web" | awk '{ print $1 }') == 10.32.0.4 ]] || fail "search: web"
+[[ $(in_workload "getent hosts web.shop" | awk '{ print $1 }') == 10.32.0.4 ]] || fail "web.shop"
+[[ $(in_workload "getent ahostsv4 web.weft.local" | awk '{ print $1 }' | sort -u | xargs) == \
+  "10.32.0.2 10.32.0.3" ]] || fail "getent web.weft.local"
+pass "getent through the search path"
+
 tc=$(q +noedns +ignore many.weft.local)
 grep -q "flags: qr aa tc" <<<"$tc" || fail "100 addresses without TC: $tc"
 [[ $(q +noedns +short many.weft.local | wc -l) == 100 ]] || fail "dig's TCP fallback"

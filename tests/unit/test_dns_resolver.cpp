@@ -300,3 +300,14 @@ TEST_CASE("dns upstreams: resolv.conf") {
   CHECK_FALSE(parse_upstream("192.0.2.1:x"));
   CHECK_FALSE(parse_upstream("example.com"));
 }
+
+TEST_CASE("dns upstreams: a workload's resolv.conf") {
+  std::string rc = workload_resolv_conf(*parse_ipv4("10.32.0.1"), "shop", "weft.local.");
+  CHECK(rc.find("\nnameserver 10.32.0.1\nsearch shop.weft.local weft.local\noptions ndots:2\n") !=
+        std::string::npos);
+  auto parsed = parse_resolv_conf(rc);
+  CHECK(parsed.nameservers == std::vector<std::string>{"10.32.0.1"});
+  CHECK(parsed.search == std::vector<std::string>{"shop.weft.local", "weft.local"});
+  CHECK(parse_resolv_conf(workload_resolv_conf(1, "default", "weft.local")).search ==
+        std::vector<std::string>{"weft.local"});
+}
