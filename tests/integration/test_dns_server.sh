@@ -122,6 +122,23 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 ((ms < 3000)) || fail "SERVFAIL took ${ms} ms"
 pass "SERVFAIL after ${ms} ms with the upstream down"
 
+# Two weft resolvers pointed at each other (h1 -> h2 -> h1): the query h1 forwards carries the
+# weft option, so h2 answers SERVFAIL instead of forwarding it back. One hop, no loop.
+out2=$(host_dir h2)/testd.out
+http2="127.0.0.1:$((20000 + RANDOM % 20000))"
+hspawn h2 "$out2" "$testd" --listen "$h2:53" --http "$http2" --upstream "$h1"
+wait_for "the second DNS server" 10 grep -q '^ready' "$out2" || fail "testd on h2: $(cat "$out2")"
+printf 'nameserver %s\n' "$h2" >"$rc"
+wait_for "h1 to forward to h2" 10 grep -q "upstream servers now $h2:53" "$out" || fail "no re-read"
+forwarded_before=$(weft_metric weft_dns_forwarded_total)
+t0=$(date +%s%N)
+grep -q "status: SERVFAIL" <<<"$(q +timeout=5 loop.example)" || fail "loop: no SERVFAIL"
+ms=$((($(date +%s%N) - t0) / 1000000))
+loops2=$(hexec h2 curl -s "http://$http2/metrics" | awk '$1 == "weft_dns_loops_refused_total" { print $2 }')
+((loops2 == 1)) || fail "h2 did not refuse the forwarded query ($loops2)"
+(($(weft_metric weft_dns_forwarded_total) == forwarded_before + 1)) || fail "h1 forwarded more than once"
+pass "two resolvers pointed at each other: SERVFAIL after ${ms} ms, one forward, no loop"
+
 lookup=$(hexec h1 curl -s "http://$http/dns/lookup?name=web")
 [[ $(jq -c . <<<"$lookup") == '{"addresses":["10.32.0.2","10.32.0.3"],"name":"web.weft.local."}' ]] ||
   fail "lookup: $lookup"
