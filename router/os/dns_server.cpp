@@ -155,8 +155,8 @@ void DnsServer::start() {
   running_ = true;
   refresh_upstreams();
   spdlog::info("DNS: serving {} on {} (UDP, TCP)", zone_.domain().to_string(), listen_address());
-  receive_udp();
-  receive_upstream();
+  receive(udp_, udp_buf_, udp_from_, &DnsServer::on_client_datagram);
+  receive(upstream_udp_, upstream_buf_, upstream_from_, &DnsServer::on_upstream_datagram);
   accept_tcp();
   if (cfg_.upstreams.empty()) poll_resolv_conf();
 }
@@ -280,22 +280,24 @@ void DnsServer::rearm() {
 
 // --- Clients
 
-void DnsServer::receive_udp() {
-  udp_.async_receive_from(asio::buffer(udp_buf_), udp_from_,
-                          [this](const boost::system::error_code& ec, size_t n) {
-                            if (ec == asio::error::operation_aborted || !running_) return;
-                            if (!ec) on_client_datagram(n);
-                            // Drain what else is queued before waiting again: one wakeup for a
-                            // burst instead of one per query.
-                            boost::system::error_code e;
-                            for (int i = 0; i < kDrainBurst && running_; ++i) {
-                              size_t m = udp_.receive_from(asio::buffer(udp_buf_), udp_from_, 0, e);
-                              if (e) break;
-                              on_client_datagram(m);
-                            }
-                            rearm();
-                            receive_udp();
-                          });
+// Waits for a datagram on `sock`, then reads what else is queued (up to kDrainBurst, the socket
+// being non-blocking) before waiting again: one wakeup for a burst instead of one per datagram.
+void DnsServer::receive(udp::socket& sock, std::vector<uint8_t>& buf, udp::endpoint& from,
+                        void (DnsServer::*on_datagram)(size_t)) {
+  sock.async_receive_from(
+      asio::buffer(buf), from,
+      [this, &sock, &buf, &from, on_datagram](const boost::system::error_code& ec, size_t n) {
+        if (ec == asio::error::operation_aborted || !running_) return;
+        if (!ec) (this->*on_datagram)(n);
+        boost::system::error_code e;
+        for (int i = 0; i < kDrainBurst && running_; ++i) {
+          size_t m = sock.receive_from(asio::buffer(buf), from, 0, e);
+          if (e) break;
+          (this->*on_datagram)(m);
+        }
+        rearm();
+        receive(sock, buf, from, on_datagram);
+      });
 }
 
 void DnsServer::on_client_datagram(size_t n) {
@@ -405,23 +407,6 @@ void DnsServer::send_udp(const dns::Upstream& to, Bytes message) {
   upstream_udp_.send_to(asio::buffer(message), udp::endpoint(asio::ip::address_v4(to.ip), to.port),
                         0, ec);
   // A failed send is a try that times out: the resolver moves on at the deadline.
-}
-
-void DnsServer::receive_upstream() {
-  upstream_udp_.async_receive_from(asio::buffer(upstream_buf_), upstream_from_,
-                                   [this](const boost::system::error_code& ec, size_t n) {
-                                     if (ec == asio::error::operation_aborted || !running_) return;
-                                     if (!ec) on_upstream_datagram(n);
-                                     boost::system::error_code e;
-                                     for (int i = 0; i < kDrainBurst && running_; ++i) {
-                                       size_t m = upstream_udp_.receive_from(
-                                           asio::buffer(upstream_buf_), upstream_from_, 0, e);
-                                       if (e) break;
-                                       on_upstream_datagram(m);
-                                     }
-                                     rearm();
-                                     receive_upstream();
-                                   });
 }
 
 void DnsServer::on_upstream_datagram(size_t n) {

@@ -10,6 +10,17 @@
 //
 // The zone is the caller's: it changes the zone (upsert/remove/replace_all) on the same thread
 // and the next query sees it. Malformed queries are counted; their log lines are rate-limited.
+//
+// Wiring in the router (sketch):
+//   dns::DnsZone zone(opts.dns_domain);                       // --dns-domain, "weft.local."
+//   DnsServerConfig dc{.enabled = !opts.no_dns, .listen = opts.dns_listen /* bridge addr */,
+//                      .ttl_s = opts.dns_ttl, .upstreams = opts.dns_upstreams};
+//   DnsServer dns(io, dc, zone);  dns.start();
+//   on workload change: zone.upsert("workload:" + host + "/" + id,
+//                                   dns::DnsZone::workload_name(name, ns), ips) / zone.remove(key)
+//   on hand-added record: zone.upsert("manual:" + zone.relative_name(name), name, all_its_ips)
+//   other routers' DNS addresses known: dns.set_other_resolvers({...})
+//   routes "/dns/lookup" -> dns.handle(req, respond); "/metrics" += dns.metrics_text()
 // clang-format off: the regrouping would move it after the Boost headers
 #include <utility>  // Boost 1.74's asio headers need it first with GCC 12
 // clang-format on
@@ -88,8 +99,8 @@ class DnsServer : private dns::ResolverIo {
 
   int64_t now_ms() const;
   void rearm();
-  void receive_udp();
-  void receive_upstream();
+  void receive(boost::asio::ip::udp::socket& sock, std::vector<uint8_t>& buf,
+               boost::asio::ip::udp::endpoint& from, void (DnsServer::*on_datagram)(size_t));
   void on_client_datagram(size_t n);
   void on_upstream_datagram(size_t n);
   void accept_tcp();
