@@ -17,5 +17,6 @@ void add_expose_commands(CLI::App& app, Context& ctx);  // expose, hide
 void add_version_command(CLI::App& app);
 void add_ipam_commands(CLI::App& app, Context& ctx);   // rmpeer
 void add_label_commands(CLI::App& app, Context& ctx);  // label, namespace label|list
+void add_dns_commands(CLI::App& app, Context& ctx);    // dns-add, dns-remove, dns-lookup
 
 }  // namespace weft::cli

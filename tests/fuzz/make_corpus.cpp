@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "dns/message.h"
 #include "fuzz_common.h"
 #include "ipam/messages.h"
 #include "router/crypto/control_channel.h"
@@ -398,6 +399,43 @@ void ipam_message() {
 
 }  // namespace
 
+// Queries dig 9.18 sent (see tests/unit/test_dns_message.cpp), a dnsmasq reply, our own
+// forwarded query and answers, and a pointer loop.
+void dns_message() {
+  auto hex = [](const char* h) {
+    Bytes b;
+    if (!from_hex(h, b)) throw std::runtime_error("bad hex");
+    return b;
+  };
+  write("dns_message", "dig-default",
+        hex("e42901200001000000000001037765620477656674056c6f63616c000001000100002904d00000000000"
+            "0c000a00080aee8625e1851fc4"));
+  write("dns_message", "dig-noedns",
+        hex("8e5501200001000000000000037765620477656674056c6f63616c0000010001"));
+  write("dns_message", "dig-aaaa-bufsize",
+        hex("445001200001000000000001035765620457656674054c6f63616c00001c0001000029100000000000"
+            "0000"));
+  write("dns_message", "dig-ptr",
+        hex("b962012000010000000000010135013002333202313007696e2d61646472046172706100000c00010000"
+            "2904d000000000000c000a00088e6f0e1832434039"));
+  write("dns_message", "dig-soa-dnssec",
+        hex("99a3002000010000000000010473686f700477656674056c6f63616c000006000100002904d000008000"
+            "0000"));
+  write("dns_message", "dnsmasq-ptr-reply",
+        hex("b962858000010001000000010135013002333202313007696e2d61646472046172706100000c0001c00c"
+            "000c0001000000010010037765620477656674056c6f63616c0000002904d0000000000000"));
+  write("dns_message", "pointer-loop", hex("123401000001000000000000c00c00010001"));
+  dns::Query q;
+  q.id = 7;
+  q.rd = true;
+  q.question = {*dns::parse_name("Example.COM"), dns::kTypeA, dns::kClassIN};
+  write("dns_message", "weft-forwarded", dns::encode_forward_query(q, 7));
+  dns::Response r = dns::error_response(q, true, dns::kNoError);
+  for (uint32_t i = 0; i < 40; ++i) r.answers.push_back({q.question.name, dns::kTypeA, 60, i});
+  write("dns_message", "reply-truncated", dns::encode_response(r, 512));
+  write("dns_message", "reply-full", dns::encode_response(r, 4096));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::cerr << "usage: fuzz_make_corpus <corpus dir>\n";
@@ -414,5 +452,6 @@ int main(int argc, char** argv) {
   inner_frame();
   datagram();
   ipam_message();
+  dns_message();
   return 0;
 }
