@@ -43,7 +43,7 @@ for t in "${targets[@]}"; do
 done
 
 echo "== building fuzz targets in $build"
-cmake -S "$root" -B "$build" -G Ninja -DWEFT_FUZZ=ON -DCMAKE_CXX_COMPILER="$cxx" >/dev/null
+cmake -S "$root" -B "$build" -G Ninja -DWEFT_FUZZ=ON -DWEFT_WERROR=ON -DCMAKE_CXX_COMPILER="$cxx" >/dev/null
 ninja -C "$build" ${FUZZ_JOBS:+-j "$FUZZ_JOBS"} "${targets[@]/#/fuzz_}"
 
 out="$here/corpus-out"
