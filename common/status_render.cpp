@@ -1,9 +1,9 @@
 #include "common/status_render.h"
 
-#include "common/text_table.h"
-
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "common/text_table.h"
 
 namespace weft {
 
