@@ -16,5 +16,6 @@ void add_attach_commands(CLI::App& app, Context& ctx);  // attach, detach, ps
 void add_expose_commands(CLI::App& app, Context& ctx);  // expose, hide
 void add_version_command(CLI::App& app);
 void add_ipam_commands(CLI::App& app, Context& ctx);  // rmpeer
+void add_setup_cni_command(CLI::App& app, Context& ctx);
 
 }  // namespace weft::cli

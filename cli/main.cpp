@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_attach_commands(app, ctx);
   add_expose_commands(app, ctx);
   add_ipam_commands(app, ctx);
+  add_setup_cni_command(app, ctx);
   add_version_command(app);
 
   if (argc <= 1) {

@@ -63,7 +63,17 @@ std::string string_at(const json& j, const char* key, const std::string& path) {
   return j[key].get<std::string>();
 }
 
-void check_version(const json& j) {
+// The "name" of a configuration or list, validated.
+std::string network_name_of(const json& j) {
+  std::string name = string_at(j, "name", "name");
+  if (!valid_cni_name(name)) {
+    invalid("name", "the network's name: a letter or digit, then letters, digits, '_', '.', '-'");
+  }
+  return name;
+}
+
+// The "cniVersion", when present and supported; else CniError kIncompatibleVersion.
+std::string supported_version_of(const json& j) {
   if (!j.contains("cniVersion") || !j["cniVersion"].is_string()) {
     throw CniError(CniCode::kIncompatibleVersion, "the network configuration has no cniVersion",
                    "weft-cni supports cniVersion 0.3.0 to 1.1.0; add \"cniVersion\": \"1.0.0\"");
@@ -79,6 +89,7 @@ void check_version(const json& j) {
                    "weft-cni " WEFT_VERSION " supports " + list +
                        "; set \"cniVersion\" in the network configuration to one of them");
   }
+  return v;
 }
 
 // An address as the runtime or user gives it: IPv4, with or without a prefix.
@@ -210,13 +221,9 @@ std::optional<std::string> peek_cni_version(std::string_view bytes) {
 
 NetConf parse_net_conf(std::string_view bytes) {
   json j = parse_object(bytes, "network configuration");
-  check_version(j);
   NetConf c;
-  c.cni_version = j["cniVersion"].get<std::string>();
-  c.name = string_at(j, "name", "name");
-  if (!valid_cni_name(c.name)) {
-    invalid("name", "the network's name: a letter or digit, then letters, digits, '_', '.', '-'");
-  }
+  c.cni_version = supported_version_of(j);
+  c.name = network_name_of(j);
   c.type = string_at(j, "type", "type");
   if (c.type.empty()) invalid("type", "the plugin's name, \"weft-cni\"");
   if (j.contains("datadir")) {
@@ -252,13 +259,9 @@ NetConf parse_net_conf(std::string_view bytes) {
 
 NetConfList parse_conflist(std::string_view bytes) {
   json j = parse_object(bytes, "network configuration list");
-  check_version(j);
   NetConfList l;
-  l.cni_version = j["cniVersion"].get<std::string>();
-  l.name = string_at(j, "name", "name");
-  if (!valid_cni_name(l.name)) {
-    invalid("name", "the network's name: a letter or digit, then letters, digits, '_', '.', '-'");
-  }
+  l.cni_version = supported_version_of(j);
+  l.name = network_name_of(j);
   if (j.contains("disableCheck")) {
     if (!j["disableCheck"].is_boolean()) invalid("disableCheck", "true or false");
     l.disable_check = j["disableCheck"].get<bool>();

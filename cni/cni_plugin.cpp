@@ -16,27 +16,6 @@ PluginOutput ok(const nlohmann::json& j) {
   return {0, j.dump() + "\n"};
 }
 
-// "k=v,k2=v2" from CNI_ARGS WEFT_LABELS.
-void add_weft_labels(std::string_view s, std::map<std::string, std::string>& labels) {
-  while (!s.empty()) {
-    size_t comma = s.find(',');
-    std::string_view item = s.substr(0, comma);
-    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
-    if (item.empty()) continue;
-    size_t eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      throw CniError(
-          CniCode::kInvalidEnvironment,
-          "CNI_ARGS: WEFT_LABELS item \"" + std::string(item.substr(0, 64)) + "\" is not KEY=VALUE",
-          "WEFT_LABELS is a comma-separated list like app=web,tier=front");
-    }
-    if (labels.size() >= kMaxLabels) {
-      throw CniError(CniCode::kInvalidEnvironment, "CNI_ARGS: more than 64 labels");
-    }
-    labels[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
-  }
-}
-
 void run_command(const CniEnv& env, const NetConf& conf, const BackendFactory& make_backend,
                  PluginOutput& out) {
   switch (env.command) {
@@ -100,7 +79,8 @@ WorkloadRequest workload_request(const CniEnv& env, const NetConf& conf) {
   r.namespace_ = arg("K8S_POD_NAMESPACE");
   if (r.namespace_.empty()) r.namespace_ = kDefaultNamespace;
   r.labels = conf.labels;
-  add_weft_labels(arg("WEFT_LABELS"), r.labels);
+  parse_key_values(arg("WEFT_LABELS"), ',', "CNI_ARGS WEFT_LABELS", "app=web,tier=front",
+                   kMaxLabels, r.labels);
   r.mtu = conf.mtu;
   r.requested = conf.requested;
   if (std::string ip = arg("IP"); !ip.empty()) {

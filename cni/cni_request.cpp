@@ -30,22 +30,34 @@ bool valid_ifname(std::string_view s) {
   });
 }
 
-std::map<std::string, std::string> parse_cni_args(std::string_view s) {
-  std::map<std::string, std::string> out;
+void parse_key_values(std::string_view s, char sep, const std::string& what,
+                      const std::string& example, size_t max_items,
+                      std::map<std::string, std::string>& out) {
   while (!s.empty()) {
-    size_t semi = s.find(';');
-    std::string_view pair = s.substr(0, semi);
-    s = semi == std::string_view::npos ? std::string_view{} : s.substr(semi + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
+    size_t end = s.find(sep);
+    std::string_view item = s.substr(0, end);
+    s = end == std::string_view::npos ? std::string_view{} : s.substr(end + 1);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
     if (eq == std::string_view::npos || eq == 0) {
       throw CniError(
           CniCode::kInvalidEnvironment,
-          "invalid CNI_ARGS: \"" + std::string(pair.substr(0, 64)) + "\" is not KEY=VALUE",
-          "CNI_ARGS is a list of KEY=VALUE pairs separated by ';'");
+          "invalid " + what + ": \"" + std::string(item.substr(0, 64)) + "\" is not KEY=VALUE",
+          what + " is a list like " + example);
     }
-    out[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+    std::string key(item.substr(0, eq));
+    if (!out.contains(key) && out.size() >= max_items) {
+      throw CniError(CniCode::kInvalidEnvironment,
+                     "invalid " + what + ": more than " + std::to_string(max_items) + " items");
+    }
+    out[key] = std::string(item.substr(eq + 1));
   }
+}
+
+std::map<std::string, std::string> parse_cni_args(std::string_view s) {
+  std::map<std::string, std::string> out;
+  // Bounded like everything else from the runtime; real CNI_ARGS carry about five pairs.
+  parse_key_values(s, ';', "CNI_ARGS", "K8S_POD_NAME=web;K8S_POD_NAMESPACE=shop", 64, out);
   return out;
 }
 

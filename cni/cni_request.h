@@ -33,6 +33,13 @@ CniEnv read_cni_env(const EnvLookup& env);
 // "K=V;K2=V2" into a map. Throws CniError kInvalidEnvironment for a pair without '='.
 std::map<std::string, std::string> parse_cni_args(std::string_view s);
 
+// "K=V<sep>K2=V2" into `out` (later keys win; empty items are skipped). Throws CniError
+// kInvalidEnvironment naming `what` and showing `example` for an item without a key, and when
+// `out` would hold more than `max_items`.
+void parse_key_values(std::string_view s, char sep, const std::string& what,
+                      const std::string& example, size_t max_items,
+                      std::map<std::string, std::string>& out);
+
 // The CNI_ARGS keys weft-cni understands: K8S_POD_NAME, K8S_POD_NAMESPACE (the workload's name
 // and namespace), WEFT_LABELS ("k=v,k2=v2"), IP (a requested address), and the ones it ignores
 // (K8S_POD_INFRA_CONTAINER_ID, K8S_POD_UID, IgnoreUnknown). Any other key is refused (code 4,
