@@ -18,5 +18,6 @@ void add_version_command(CLI::App& app);
 void add_ipam_commands(CLI::App& app, Context& ctx);   // rmpeer
 void add_label_commands(CLI::App& app, Context& ctx);  // label, namespace label|list
 void add_dns_commands(CLI::App& app, Context& ctx);    // dns-add, dns-remove, dns-lookup
+void add_setup_cni_command(CLI::App& app, Context& ctx);
 
 }  // namespace weft::cli

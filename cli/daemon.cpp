@@ -50,17 +50,17 @@ std::string normalised(const fs::path& p) {
 
 }  // namespace
 
-std::string find_router_binary() {
+std::string find_sibling_binary(const std::string& name, const char* env_var) {
   std::string path;
-  if (const char* env = std::getenv("WEFT_ROUTER"); env && *env) {
+  if (const char* env = std::getenv(env_var); env && *env) {
     path = env;
   } else {
     std::error_code ec;
     fs::path self = fs::read_symlink("/proc/self/exe", ec);
     if (ec)
-      throw CliError("cannot find this program's location (" + ec.message() +
-                     "); set WEFT_ROUTER to the weft-router binary.");
-    path = (self.parent_path() / "weft-router").string();
+      throw CliError("cannot find this program's location (" + ec.message() + "); set " + env_var +
+                     " to the " + name + " binary.");
+    path = (self.parent_path() / name).string();
   }
   std::string problem;
   if (::access(path.c_str(), X_OK) != 0) {
@@ -69,10 +69,14 @@ std::string find_router_binary() {
     problem = "it is a directory";
   }
   if (!problem.empty()) {
-    throw CliError("cannot run the weft router binary " + path + ": " + problem +
-                   ". Install weft-router next to weft, or set WEFT_ROUTER to its path.");
+    throw CliError("cannot run the " + name + " binary " + path + ": " + problem + ". Install " +
+                   name + " next to weft, or set " + env_var + " to its path.");
   }
   return path;
+}
+
+std::string find_router_binary() {
+  return find_sibling_binary("weft-router", "WEFT_ROUTER");
 }
 
 pid_t spawn_daemon(const std::string& binary, const std::vector<std::string>& args,

@@ -8,8 +8,10 @@
 
 namespace weft::cli {
 
-// The weft-router binary: $WEFT_ROUTER, else next to this executable. Throws CliError if it is
-// not an executable file.
+// The executable `name` shipped with weft: $`env_var`, else next to this executable. Throws
+// CliError if it is not an executable file.
+std::string find_sibling_binary(const std::string& name, const char* env_var);
+// The weft-router binary: $WEFT_ROUTER, else next to this executable.
 std::string find_router_binary();
 
 // Starts `binary args...` in its own session, stdin from /dev/null, stdout and stderr appended

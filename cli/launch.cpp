@@ -20,6 +20,7 @@
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
 #include "cli/secret.h"
+#include "cli/service_manager.h"
 #include "cli/workload_registry.h"
 #include "common/host_port.h"
 #include "common/ipv4_cidr.h"
@@ -312,6 +313,7 @@ void run_launch(const Context& ctx, LaunchOptions o) {
   std::optional<OverlayConfig> stored = read_overlay_config(ctx);
   if (already_running(ctx, o)) {
     keep_overlay(ctx, o, stored);
+    notify_service_ready(read_pid_file(ctx.pid_file()));  // under systemd: adopt the router
     return;
   }
   // Found before the secret is touched, so a broken install changes nothing.
@@ -357,6 +359,7 @@ void run_launch(const Context& ctx, LaunchOptions o) {
     try {
       if (auto status = try_get_status(ctx, std::chrono::seconds(1))) {
         report_started(*status);
+        notify_service_ready(pid);  // under systemd (Type=notify): the router is the main process
         return;
       }
     } catch (const CliError& e) {

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_ipam_commands(app, ctx);
   add_label_commands(app, ctx);
   add_dns_commands(app, ctx);
+  add_setup_cni_command(app, ctx);
   add_version_command(app);
 
   if (argc <= 1) {

@@ -37,8 +37,13 @@ std::string render_ipam_status(const json& s) {
     std::vector<std::string> unreachable;
     for (const auto& o : owners) {
       std::string ranges;
-      for (const auto& r : list(o, "ranges"))
-        if (r.is_string()) ranges += (ranges.empty() ? "" : " ") + r.get<std::string>();
+      // Appended piece by piece: GCC 12 -O3 wrongly warns (-Wrestrict, GCC bug 105651) on
+      // `"literal" + std::string&&`, which breaks -Werror Release builds.
+      for (const auto& r : list(o, "ranges")) {
+        if (!r.is_string()) continue;
+        if (!ranges.empty()) ranges += ' ';
+        ranges += r.get<std::string>();
+      }
       bool self = o.is_object() && o.value("self", false);
       bool reachable = o.is_object() && o.value("reachable", false);
       if (!reachable)

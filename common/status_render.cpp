@@ -1,9 +1,9 @@
 #include "common/status_render.h"
 
-#include "common/text_table.h"
-
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "common/text_table.h"
 
 namespace weft {
 
@@ -103,7 +103,8 @@ std::string summary(const json& status) {
   for (const auto& r : rows) {
     out += std::string(label_width - r[0].size() + 2, ' ') + r[0] + " " + r[1] + "\n";
   }
-  out += "\n" + connections_table(status);
+  out += '\n';
+  out += connections_table(status);
   return out;
 }
 
@@ -166,7 +167,9 @@ std::optional<StatusView> parse_status_view(std::string_view s) {
 std::string peer_label(std::string_view name, std::string_view nickname) {
   if (name.empty() && nickname.empty()) return "-";
   if (nickname.empty()) return std::string(name);
-  if (name.empty()) return "(" + std::string(nickname) + ")";
+  // Built by appending: GCC 12 -O3 wrongly warns (-Wrestrict, GCC bug 105651) on
+  // `"literal" + std::string&&`.
+  if (name.empty()) return std::string("(").append(nickname).append(")");
   return std::string(name) + " (" + std::string(nickname) + ")";
 }
 

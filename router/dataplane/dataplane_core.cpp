@@ -24,8 +24,9 @@ MacTableConfig address_table_config(uint64_t hash_seed) {
 std::string UdpEndpoint::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(v6 ? AF_INET6 : AF_INET, ip.data(), buf, sizeof buf);
-  return v6 ? "[" + std::string(buf) + "]:" + std::to_string(port)
-            : std::string(buf) + ":" + std::to_string(port);
+  // Appended, not `"[" + std::string(...)`: GCC 12 -O3 warns wrongly (-Wrestrict) on that.
+  std::string out = v6 ? std::string("[").append(buf).append("]") : std::string(buf);
+  return out.append(":").append(std::to_string(port));
 }
 
 std::optional<UdpEndpoint> parse_udp_endpoint(const std::string& host, uint16_t port) {

@@ -20,7 +20,7 @@ build=${BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 cxx=${CXX:-clang++}
 all=(control_channel mesh_message topology_message peer_hello datagram frame_batch gso inner_frame
-  ipam_message dns_message)
+  ipam_message dns_message cni_config)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 die() {
@@ -43,7 +43,7 @@ for t in "${targets[@]}"; do
 done
 
 echo "== building fuzz targets in $build"
-cmake -S "$root" -B "$build" -G Ninja -DWEFT_FUZZ=ON -DCMAKE_CXX_COMPILER="$cxx" >/dev/null
+cmake -S "$root" -B "$build" -G Ninja -DWEFT_FUZZ=ON -DWEFT_WERROR=ON -DCMAKE_CXX_COMPILER="$cxx" >/dev/null
 ninja -C "$build" ${FUZZ_JOBS:+-j "$FUZZ_JOBS"} "${targets[@]/#/fuzz_}"
 
 out="$here/corpus-out"

@@ -500,7 +500,8 @@ struct Mesh {
   weft::PeerRecord record(PeerName n) const {
     weft::PeerRecord r;
     r.name = n;
-    r.nickname = "p" + std::to_string(n);
+    // Appended: GCC 12 -O3 warns wrongly (-Wrestrict) on `"p" + std::to_string(n)`.
+    r.nickname = std::string("p").append(std::to_string(n));
     r.incarnation = 1;
     r.version = 1;
     for (PeerName e : adj.at(n)) r.edges[e] = weft::Edge{"10.0.0." + std::to_string(e), e < n};
