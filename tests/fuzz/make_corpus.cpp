@@ -20,6 +20,7 @@
 #include "router/wire/mesh_message.h"
 #include "router/wire/peer_hello.h"
 #include "router/wire/topology_message.h"
+#include "state/state_messages.h"
 
 using namespace weft;
 using namespace weft::fuzz;
@@ -436,6 +437,21 @@ void dns_message() {
   write("dns_message", "reply-full", dns::encode_response(r, 4096));
 }
 
+void state_message() {
+  const std::string t = "state_message";
+  using namespace weft::state;
+  write(t, "summary", encode_state_message(SummaryMsg{0x1122334455667788ull}));
+  BucketsMsg b;
+  b.digest[7] = 42;
+  b.reply = true;
+  write(t, "buckets", encode_state_message(b));
+  EntriesMsg e{{{Kind::kWorkload, "0b:00:00:00:00:02/w1", {1ull << 20, 0x0b0000000002}, false,
+                 "{\"name\":\"web\"}"},
+                {Kind::kPolicy, "default/deny", {5, 0x0b0000000002}, true, ""},
+                {Kind::kWorkload, "0a:00:00:00:00:01/w1", {1ull << 40, 0x0a0000000001}, true, ""}}};
+  write(t, "entries", encode_state_message(e));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::cerr << "usage: fuzz_make_corpus <corpus dir>\n";
@@ -453,5 +469,6 @@ int main(int argc, char** argv) {
   datagram();
   ipam_message();
   dns_message();
+  state_message();
   return 0;
 }

@@ -113,9 +113,9 @@ ip netns exec "$w1" ping -c1 -W1 -q -M "do" -s $((mtu - 28)) 10.32.1.2 >/dev/nul
 pass "the workloads ping each other through the bridge, full-MTU packets included"
 
 ps_out=$(weft_on h1 ps) || fail "weft ps failed"
-grep -Eq "^NETNS +NAME +MAC +IPS$" <<<"$ps_out" || fail "weft ps has no header: $ps_out"
-grep -Eq "^$w1 +$w1 +$mac1 +10.32.1.1/12$" <<<"$ps_out" || fail "weft ps lacks $w1: $ps_out"
-grep -Eq "^$w2 +web +$(mac_in "$w2") +10.32.1.2/24$" <<<"$ps_out" || fail "weft ps lacks $w2: $ps_out"
+grep -Eq "^NETNS +NAMESPACE +NAME +MAC +IPS +LABELS$" <<<"$ps_out" || fail "weft ps has no header: $ps_out"
+grep -Eq "^$w1 +default +$w1 +$mac1 +10.32.1.1/12 +-$" <<<"$ps_out" || fail "weft ps lacks $w1: $ps_out"
+grep -Eq "^$w2 +default +web +$(mac_in "$w2") +10.32.1.2/24 +-$" <<<"$ps_out" || fail "weft ps lacks $w2: $ps_out"
 names=$(weft_on h1 ps --json | jq -r '[.[] | "\(.name) \(.stale)"] | sort | join(",")')
 [[ $names == "$w1 false,web false" ]] || fail "weft ps --json: $names"
 pass "weft ps lists both (table and JSON)"
@@ -159,7 +159,7 @@ out=$(weft_on h1 attach 10.32.1.3/12 --pid "$pid") || fail "attach --pid failed:
   fail "attach --pid says: $out"
 expect_error "$w3 is already attached (as pid:$pid)" weft_on h1 attach 10.32.1.4/12 "$w3"
 ip netns exec "$w1" ping -c1 -W1 -q 10.32.1.3 >/dev/null || fail "$w1 cannot ping the pid's namespace"
-weft_on h1 ps | grep -Eq "^pid:$pid +pid-$pid " || fail "weft ps lacks pid:$pid"
+weft_on h1 ps | grep -Eq "^pid:$pid +default +pid-$pid " || fail "weft ps lacks pid:$pid"
 out=$(weft_on h1 detach --pid "$pid") || fail "detach --pid failed: $out"
 [[ $out == "Detached pid:$pid (name pid-$pid): removed ethweft and the host's vethwe"* ]] ||
   fail "detach --pid says: $out"
