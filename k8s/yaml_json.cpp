@@ -107,13 +107,6 @@ nlohmann::json float_value(double d) {
   return nlohmann::json(d);
 }
 
-size_t count_nodes(const nlohmann::json& v) {
-  size_t n = 1;
-  if (v.is_structured())
-    for (const auto& e : v) n += count_nodes(e);
-  return n;
-}
-
 struct Frame {
   nlohmann::json value;
   YAML::anchor_t anchor = 0;

@@ -1,0 +1,82 @@
+#pragma once
+// The npc planner: the cluster's workloads, namespaces and NetworkPolicies, and which host this
+// is, to the ipsets and filter-table chains that enforce the policies for this host's workloads.
+// Pure and deterministic: the same cluster state gives the same DesiredState whatever order the
+// view lists things in. Semantics: policy_eval.h (the planner materialises those predicates).
+//
+// Enforcement point. Workloads hang off the Linux bridge (br_netfilter on, so bridged IPv4
+// traffic traverses the filter table's FORWARD chain). Two hooks send traffic to WEFT-FORWARD:
+// `-o BRIDGE` (everything into or across the bridge) and `-i BRIDGE ! -o BRIDGE` (leaving it).
+// Egress is checked on the source's host, ingress on the destination's host: the sets that pick
+// the workloads a policy applies to hold only this host's workloads.
+//
+//   WEFT-FORWARD
+//     1. from a workload port (physdev-in PREFIX+) whose (source address, port) pair is not in
+//        weft-ports -> WEFT-DENY-PORT          (fail closed + anti-spoofing, see below)
+//     2. to a workload port (physdev-out PREFIX+) whose (destination address, port) pair is not
+//        in weft-ports -> WEFT-DENY-PORT
+//     3. conntrack RELATED,ESTABLISHED -> ACCEPT (replies of allowed connections)
+//     4. -> WEFT-EGRESS, then -> WEFT-INGRESS; a flow both allow falls through (RETURN) to the
+//        rest of FORWARD: weft decides only what it must deny.
+//   WEFT-EGRESS: clear the allow mark bit; for each policy with Egress that selects a local
+//     workload: source in the policy's target set -> WEFT-E-<policy> (whose rules set the mark
+//     bit for what they admit); mark set -> RETURN; source in weft-egress-iso (isolated local
+//     workloads) -> WEFT-DENY-EGRESS. WEFT-INGRESS likewise on the destination.
+//   WEFT-DENY-*: NFLOG (group, prefix "weft-deny egress|ingress|port", rate-limited) then DROP.
+//
+// Sets (names from a hash of what they stand for, so equal selectors share one): weft-t-* the
+// local workloads a policy selects; weft-p-* every workload a peer's selectors match (cluster
+// wide); weft-b-* an ipBlock (hash:net, except entries "nomatch"); weft-n-* every (address,
+// protocol:port) that has a given port name; weft-ports every local (address, bridge port);
+// weft-ingress-iso / weft-egress-iso the isolated local workloads. The rule count grows with
+// policies (their rules) plus local workloads, never with their product; memberships live in
+// sets.
+//
+// Fail closed. The kernel keeps the rules while weft-npc is stopped or restarting, so isolated
+// workloads stay isolated. A workload attached meanwhile has a bridge port with the workload
+// prefix but no weft-ports entry: rules 1-2 drop all its IPv4 traffic until weft-npc programs
+// it, whether or not a policy will select it. They also drop a workload's packets sent from an
+// address that is not its own (which would otherwise borrow another workload's permissions),
+// and IPv4 broadcast to workloads. Not filtered: IPv6 (weft workloads are IPv4), traffic the
+// host itself sends into the bridge (OUTPUT), traffic to the host (INPUT).
+#include <cstdint>
+#include <string>
+
+#include "npc/cluster_view.h"
+#include "npc/desired_state.h"
+
+namespace weft::npc {
+
+struct PlannerConfig {
+  std::string local_host;                       // workloads whose host is this are local
+  std::string bridge = "weft";                  // common/overlay.h kBridgeName
+  std::string workload_port_prefix = "vethwe";  // kHostVethPrefix: workload bridge ports
+  int nflog_group = 86;
+  // The packet mark bit a policy chain sets for an admitted flow (cleared before use). Kubernetes'
+  // kube-proxy uses 0x4000 and 0x8000; Calico the top 16 bits; Docker none.
+  uint32_t allow_mark = 0x20000;
+  // Blocked packets logged per second (burst = twice that); the rest are dropped silently.
+  int log_rate_per_second = 20;
+};
+
+// Chain and set names the planner always creates.
+inline constexpr const char* kForwardChain = "WEFT-FORWARD";
+inline constexpr const char* kEgressChain = "WEFT-EGRESS";
+inline constexpr const char* kIngressChain = "WEFT-INGRESS";
+inline constexpr const char* kDenyEgressChain = "WEFT-DENY-EGRESS";
+inline constexpr const char* kDenyIngressChain = "WEFT-DENY-INGRESS";
+inline constexpr const char* kDenyPortChain = "WEFT-DENY-PORT";
+inline constexpr const char* kPortsSet = "weft-ports";
+inline constexpr const char* kIngressIsolatedSet = "weft-ingress-iso";
+inline constexpr const char* kEgressIsolatedSet = "weft-egress-iso";
+// NFLOG prefixes (what the blocked-flow reader keys on).
+inline constexpr const char* kLogPrefixEgress = "weft-deny egress";
+inline constexpr const char* kLogPrefixIngress = "weft-deny ingress";
+inline constexpr const char* kLogPrefixPort = "weft-deny port";
+
+// The policy's own chains: "WEFT-I-<16 hex>" and "WEFT-E-<16 hex>" (a hash of namespace/name).
+std::string policy_chain(const k8s::NetworkPolicy& policy, bool ingress);
+
+DesiredState plan(const ClusterView& view, const PlannerConfig& config);
+
+}  // namespace weft::npc
