@@ -44,7 +44,7 @@ class Planner {
     std::sort(policies.begin(), policies.end(),
               [](const auto* a, const auto* b) { return a->key() < b->key(); });
 
-    ports_set();
+    port_chains();
     Chain egress{kEgressChain, {"-j MARK --set-xmark 0x0/" + hex(cfg_.allow_mark)}};
     Chain ingress{kIngressChain, {"-j MARK --set-xmark 0x0/" + hex(cfg_.allow_mark)}};
     IpSet in_iso{kIngressIsolatedSet, "hash:ip", {}, "local workloads isolated for ingress"};
@@ -71,12 +71,10 @@ class Planner {
 
     std::string prefix = cfg_.workload_port_prefix + "+";
     add({kForwardChain,
-         {"-m physdev --physdev-in " + prefix + " -m set ! --match-set " + kPortsSet +
-              " src,src -j " + kDenyPortChain,
-          "-m physdev --physdev-out " + prefix + " -m set ! --match-set " + kPortsSet +
-              " dst,dst -j " + kDenyPortChain,
-          "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", std::string("-j ") + kEgressChain,
-          std::string("-j ") + kIngressChain}});
+         {"-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+          "-m physdev --physdev-in " + prefix + " -j " + kFromPortChain,
+          "-m physdev --physdev-out " + prefix + " -j " + kToPortChain,
+          std::string("-j ") + kEgressChain, std::string("-j ") + kIngressChain}});
     deny_chain(kDenyEgressChain, kLogPrefixEgress);
     deny_chain(kDenyIngressChain, kLogPrefixIngress);
     deny_chain(kDenyPortChain, kLogPrefixPort);
@@ -109,19 +107,26 @@ class Planner {
     return name;
   }
 
-  void ports_set() {
-    std::set<std::string> members;
+  // WEFT-FROM-PORT / WEFT-TO-PORT: each local workload's (bridge port, address) pairs return;
+  // anything else on a workload port is denied.
+  void port_chains() {
+    Chain from{kFromPortChain, {}}, to{kToPortChain, {}};
     for (const Workload* w : local_) {
       if (w->veth.empty()) {
         out_.problems.push_back("workload " + w->key() +
                                 " has no bridge port (veth): its traffic is not filtered");
         continue;
       }
-      for (const std::string& ip : w->ips)
-        if (is_v4(ip)) members.insert(ip + ",physdev:" + w->veth);
+      for (const std::string& ip : w->ips) {
+        if (!is_v4(ip)) continue;
+        from.rules.push_back("-s " + ip + "/32 -m physdev --physdev-in " + w->veth + " -j RETURN");
+        to.rules.push_back("-d " + ip + "/32 -m physdev --physdev-out " + w->veth + " -j RETURN");
+      }
     }
-    out_.sets[kPortsSet] = {kPortsSet, "hash:net,iface", std::move(members),
-                            "local workloads' (address, bridge port) pairs"};
+    from.rules.push_back(std::string("-j ") + kDenyPortChain);
+    to.rules.push_back(std::string("-j ") + kDenyPortChain);
+    add(std::move(from));
+    add(std::move(to));
   }
 
   std::set<std::string> addresses(const std::vector<const Workload*>& ws) {

@@ -11,11 +11,12 @@
 // the workloads a policy applies to hold only this host's workloads.
 //
 //   WEFT-FORWARD
-//     1. from a workload port (physdev-in PREFIX+) whose (source address, port) pair is not in
-//        weft-ports -> WEFT-DENY-PORT          (fail closed + anti-spoofing, see below)
-//     2. to a workload port (physdev-out PREFIX+) whose (destination address, port) pair is not
-//        in weft-ports -> WEFT-DENY-PORT
-//     3. conntrack RELATED,ESTABLISHED -> ACCEPT (replies of allowed connections)
+//     1. conntrack RELATED,ESTABLISHED -> ACCEPT (replies of allowed connections; every later
+//        rule sees only the first packets of flows)
+//     2. from a workload port (physdev-in PREFIX+) -> WEFT-FROM-PORT, which RETURNs for each
+//        local workload's (bridge port, source address) pair and denies the rest
+//        (WEFT-DENY-PORT): fail closed + anti-spoofing, see below
+//     3. to a workload port (physdev-out PREFIX+) -> WEFT-TO-PORT, likewise on the destination
 //     4. -> WEFT-EGRESS, then -> WEFT-INGRESS; a flow both allow falls through (RETURN) to the
 //        rest of FORWARD: weft decides only what it must deny.
 //   WEFT-EGRESS: clear the allow mark bit; for each policy with Egress that selects a local
@@ -27,18 +28,20 @@
 // Sets (names from a hash of what they stand for, so equal selectors share one): weft-t-* the
 // local workloads a policy selects; weft-p-* every workload a peer's selectors match (cluster
 // wide); weft-b-* an ipBlock (hash:net, except entries "nomatch"); weft-n-* every (address,
-// protocol:port) that has a given port name; weft-ports every local (address, bridge port);
-// weft-ingress-iso / weft-egress-iso the isolated local workloads. The rule count grows with
-// policies (their rules) plus local workloads, never with their product; memberships live in
-// sets.
+// protocol:port) that has a given port name; weft-ingress-iso / weft-egress-iso the isolated
+// local workloads. The rule count grows with policies (their rules) plus local workloads (two
+// port rules per address), never with their product; memberships live in sets. (ipset's
+// hash:net,iface cannot do the port check: the set match has no way to ask for the bridge port
+// rather than the bridge, so those rules are per workload; they see only new flows.)
 //
 // Fail closed. The kernel keeps the rules while weft-npc is stopped or restarting, so isolated
 // workloads stay isolated. A workload attached meanwhile has a bridge port with the workload
-// prefix but no weft-ports entry: rules 1-2 drop all its IPv4 traffic until weft-npc programs
-// it, whether or not a policy will select it. They also drop a workload's packets sent from an
-// address that is not its own (which would otherwise borrow another workload's permissions),
-// and IPv4 broadcast to workloads. Not filtered: IPv6 (weft workloads are IPv4), traffic the
-// host itself sends into the bridge (OUTPUT), traffic to the host (INPUT).
+// prefix but no rule in WEFT-FROM-PORT / WEFT-TO-PORT: rules 2-3 drop all its IPv4 traffic
+// until weft-npc programs it, whether or not a policy will select it. They also drop the first
+// packets of flows a workload sends from an address that is not its own (which would otherwise
+// borrow another workload's permissions), and IPv4 broadcast to workloads. Not filtered: IPv6 (weft
+// workloads are IPv4), traffic the host itself sends into the bridge (OUTPUT), traffic to the host
+// (INPUT).
 #include <cstdint>
 #include <string>
 
@@ -66,7 +69,8 @@ inline constexpr const char* kIngressChain = "WEFT-INGRESS";
 inline constexpr const char* kDenyEgressChain = "WEFT-DENY-EGRESS";
 inline constexpr const char* kDenyIngressChain = "WEFT-DENY-INGRESS";
 inline constexpr const char* kDenyPortChain = "WEFT-DENY-PORT";
-inline constexpr const char* kPortsSet = "weft-ports";
+inline constexpr const char* kFromPortChain = "WEFT-FROM-PORT";
+inline constexpr const char* kToPortChain = "WEFT-TO-PORT";
 inline constexpr const char* kIngressIsolatedSet = "weft-ingress-iso";
 inline constexpr const char* kEgressIsolatedSet = "weft-egress-iso";
 // NFLOG prefixes (what the blocked-flow reader keys on).

@@ -1,9 +1,9 @@
 #pragma once
 // Test-only: a small interpreter of the iptables rules and ipsets the npc planner emits, so a
 // DesiredState can be asked what the kernel would do with one packet. It knows exactly the
-// matches and targets the planner uses (physdev, set, conntrack, protocol/dport, comment, mark,
-// limit; MARK, NFLOG, ACCEPT, DROP, RETURN, jumps) and fails the test on anything else, so the
-// planner cannot start emitting something this model silently ignores.
+// matches and targets the planner uses (physdev, set, addresses, conntrack, protocol/dport,
+// comment, mark, limit; MARK, NFLOG, ACCEPT, DROP, RETURN, jumps) and fails the test on anything
+// else, so the planner cannot start emitting something this model silently ignores.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -142,6 +142,10 @@ class KernelSim {
       } else if (opt == "--match-set") {
         std::string name = t[++i], flags = t[++i];
         ok = ok && (in_set(name, flags, p) != neg);
+      } else if (opt == "-s" || opt == "-d") {
+        auto c = k8s::parse_ip_cidr(t[++i]);
+        REQUIRE(c);
+        ok = ok && (c->contains(*k8s::parse_ip(opt == "-s" ? p.src : p.dst)) != neg);
       } else if (opt == "--ctstate") {
         ++i;
         ok = ok && p.established;

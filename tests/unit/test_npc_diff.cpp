@@ -211,13 +211,13 @@ TEST_CASE("hand edits are repaired: a deleted rule, a removed member, a deleted 
   DesiredState d = desired(kPolicyA);
   apply(diff(d, k), k);
   k.chains[kIngressChain].pop_back();
-  k.sets[kPortsSet].members.erase(k.sets[kPortsSet].members.begin());
+  k.sets[kIngressIsolatedSet].members.erase(k.sets[kIngressIsolatedSet].members.begin());
   k.builtin["FORWARD"].erase(k.builtin["FORWARD"].begin());
-  k.sets["weft-tmp-" + short_hash(kPortsSet)] = {
-      "weft-tmp-" + short_hash(kPortsSet), "hash:net,iface", {"x"}, ""};
+  k.sets["weft-tmp-" + short_hash(kIngressIsolatedSet)] = {
+      "weft-tmp-" + short_hash(kIngressIsolatedSet), "hash:ip", {"x"}, ""};
   ApplyPlan p = diff(d, k);
   CHECK(p.chains_written == std::vector<std::string>{kIngressChain});
-  CHECK(p.sets_swapped == std::vector<std::string>{kPortsSet});
+  CHECK(p.sets_swapped == std::vector<std::string>{kIngressIsolatedSet});
   CHECK(p.hooks_added == std::vector<std::string>{"FORWARD -o weft -j WEFT-FORWARD"});
   apply(p, k);
   CHECK(diff(d, k).empty());
