@@ -40,6 +40,10 @@ struct DesiredState {
   // Rules that must stand first, in this order, in built-in chains of the filter table:
   // "FORWARD -o weft -j WEFT-FORWARD" (built-in chain name, then the rule spec).
   std::vector<std::string> hooks;
+  // The same for ip6tables' filter table. weft workloads are IPv4-only, so no policy can admit
+  // IPv6: it is dropped on the bridge ports of isolated and unprogrammed workloads (planner.h).
+  std::map<std::string, Chain> chains6;
+  std::vector<std::string> hooks6;
   // What cannot be enforced as written, one sentence each, for the log and `weft policy get`.
   std::vector<std::string> problems;
   bool operator==(const DesiredState&) const = default;

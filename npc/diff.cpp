@@ -46,6 +46,68 @@ bool is_tmp(const std::string& name) {
   return name.rfind("weft-tmp-", 0) == 0;
 }
 
+// One table's restore input: declarations first (a declared chain is created or flushed), then
+// rules, then deletions and hook insertions; "" when nothing differs.
+std::string table_script(const std::map<std::string, Chain>& desired,
+                         const std::vector<std::string>& hooks,
+                         const std::map<std::string, std::vector<std::string>>& chains,
+                         const std::map<std::string, std::vector<std::string>>& builtin,
+                         const std::string& label, ApplyPlan& plan) {
+  std::string decl, rules, tail;
+  for (const auto& [name, c] : desired) {
+    auto k = chains.find(name);
+    std::vector<std::string> want = render_chain(c);
+    if (k != chains.end() && kernel_hash(k->second) == c.hash() && k->second.size() == want.size())
+      continue;
+    decl += ":" + name + " - [0:0]\n";
+    for (const std::string& r : want) rules += "-A " + name + " " + r + "\n";
+    plan.chains_written.push_back(label + name);
+  }
+  for (const auto& [name, r] : chains) {
+    if (desired.count(name)) continue;
+    decl += ":" + name + " - [0:0]\n";
+    tail += "-X " + name + "\n";
+    plan.chains_removed.push_back(label + name);
+  }
+  std::vector<std::string> missing;
+  for (const std::string& hook : hooks) {
+    std::string chain = hook.substr(0, hook.find(' '));
+    std::string spec = hook.substr(hook.find(' ') + 1);
+    auto b = builtin.find(chain);
+    bool present = b != builtin.end() &&
+                   std::find(b->second.begin(), b->second.end(), spec) != b->second.end();
+    if (!present) missing.push_back(hook);
+  }
+  // Inserted at position 1 in reverse, so they end up first and in the desired order.
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    std::string chain = it->substr(0, it->find(' '));
+    tail += "-I " + chain + " 1 " + it->substr(it->find(' ') + 1) + "\n";
+    plan.hooks_added.push_back(label + *it);
+  }
+  if (decl.empty() && tail.empty()) return "";
+  return "*filter\n" + decl + rules + tail + "COMMIT\n";
+}
+
+// Removes weft's hooks and chains from one table.
+std::string table_teardown(const std::map<std::string, std::vector<std::string>>& chains,
+                           const std::map<std::string, std::vector<std::string>>& builtin,
+                           const std::string& label, ApplyPlan& plan) {
+  std::string decl, tail, del;
+  for (const auto& [chain, rules] : builtin)
+    for (const std::string& r : rules)
+      if (r.find("-j WEFT-") != std::string::npos) {
+        tail += "-D " + chain + " " + r + "\n";
+        plan.hooks_removed.push_back(label + chain + " " + r);
+      }
+  for (const auto& [name, r] : chains) {
+    decl += ":" + name + " - [0:0]\n";
+    del += "-X " + name + "\n";
+    plan.chains_removed.push_back(label + name);
+  }
+  if (decl.empty() && tail.empty()) return "";
+  return "*filter\n" + decl + tail + del + "COMMIT\n";
+}
+
 }  // namespace
 
 std::vector<std::string> render_chain(const Chain& chain) {
@@ -72,41 +134,11 @@ ApplyPlan diff(const DesiredState& desired, const KernelState& kernel) {
     }
   }
 
-  // 2. Chains: declarations first (a declared chain is created or flushed), then rules.
-  std::string decl, rules, tail;
-  for (const auto& [name, c] : desired.chains) {
-    auto k = kernel.chains.find(name);
-    std::vector<std::string> want = render_chain(c);
-    if (k != kernel.chains.end() && kernel_hash(k->second) == c.hash() &&
-        k->second.size() == want.size())
-      continue;
-    decl += ":" + name + " - [0:0]\n";
-    for (const std::string& r : want) rules += "-A " + name + " " + r + "\n";
-    plan.chains_written.push_back(name);
-  }
-  for (const auto& [name, r] : kernel.chains) {
-    if (desired.chains.count(name)) continue;
-    decl += ":" + name + " - [0:0]\n";
-    tail += "-X " + name + "\n";
-    plan.chains_removed.push_back(name);
-  }
-  std::vector<std::string> missing;
-  for (const std::string& hook : desired.hooks) {
-    std::string chain = hook.substr(0, hook.find(' '));
-    std::string spec = hook.substr(hook.find(' ') + 1);
-    auto b = kernel.builtin.find(chain);
-    bool present = b != kernel.builtin.end() &&
-                   std::find(b->second.begin(), b->second.end(), spec) != b->second.end();
-    if (!present) missing.push_back(hook);
-  }
-  // Inserted at position 1 in reverse, so they end up first and in the desired order.
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    std::string chain = it->substr(0, it->find(' '));
-    tail += "-I " + chain + " 1 " + it->substr(it->find(' ') + 1) + "\n";
-    plan.hooks_added.push_back(*it);
-  }
-  if (!decl.empty() || !tail.empty())
-    plan.iptables_restore = "*filter\n" + decl + rules + tail + "COMMIT\n";
+  // 2. Chains, IPv4 then IPv6.
+  plan.iptables_restore =
+      table_script(desired.chains, desired.hooks, kernel.chains, kernel.builtin, "", plan);
+  plan.ip6tables_restore =
+      table_script(desired.chains6, desired.hooks6, kernel.chains6, kernel.builtin6, "ip6 ", plan);
 
   // 3. Sets nothing references any more (and leftover temporaries), once the rules are gone.
   for (const auto& [name, s] : kernel.sets) {
@@ -121,21 +153,8 @@ ApplyPlan diff(const DesiredState& desired, const KernelState& kernel) {
 
 ApplyPlan teardown(const KernelState& kernel) {
   ApplyPlan plan;
-  std::string decl, tail;
-  for (const auto& [chain, rules] : kernel.builtin)
-    for (const std::string& r : rules)
-      if (r.find("-j WEFT-") != std::string::npos) {
-        tail += "-D " + chain + " " + r + "\n";
-        plan.hooks_removed.push_back(chain + " " + r);
-      }
-  for (const auto& [name, r] : kernel.chains) {
-    decl += ":" + name + " - [0:0]\n";
-    plan.chains_removed.push_back(name);
-  }
-  std::string del;
-  for (const auto& [name, r] : kernel.chains) del += "-X " + name + "\n";
-  if (!decl.empty() || !tail.empty())
-    plan.iptables_restore = "*filter\n" + decl + tail + del + "COMMIT\n";
+  plan.iptables_restore = table_teardown(kernel.chains, kernel.builtin, "", plan);
+  plan.ip6tables_restore = table_teardown(kernel.chains6, kernel.builtin6, "ip6 ", plan);
   for (const auto& [name, s] : kernel.sets) {
     plan.ipset_cleanup += "destroy " + name + "\n";
     plan.sets_removed.push_back(name);

@@ -27,12 +27,14 @@ namespace weft::npc {
 struct ApplyPlan {
   std::string ipset_restore;
   std::string iptables_restore;
+  std::string ip6tables_restore;  // the same for IPv6 (`ip6tables-restore --noflush`)
   std::string ipset_cleanup;
-  // For logs and metrics.
+  // For logs and metrics (IPv6 chains and hooks are listed with an "ip6 " prefix).
   std::vector<std::string> chains_written, chains_removed, hooks_added, hooks_removed;
   std::vector<std::string> sets_created, sets_swapped, sets_removed;
   bool empty() const {
-    return ipset_restore.empty() && iptables_restore.empty() && ipset_cleanup.empty();
+    return ipset_restore.empty() && iptables_restore.empty() && ip6tables_restore.empty() &&
+           ipset_cleanup.empty();
   }
 };
 

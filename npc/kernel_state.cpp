@@ -26,7 +26,10 @@ std::vector<std::string_view> lines(std::string_view text) {
 
 }  // namespace
 
-void parse_iptables_save(std::string_view dump, KernelState& into) {
+namespace {
+
+void parse_save(std::string_view dump, std::map<std::string, std::vector<std::string>>& chains,
+                std::map<std::string, std::vector<std::string>>& builtin) {
   bool filter = false;
   for (std::string_view l : lines(dump)) {
     if (starts_with(l, "*")) {
@@ -38,9 +41,9 @@ void parse_iptables_save(std::string_view dump, KernelState& into) {
       std::string name(l.substr(
           1, l.find(' ') == std::string_view::npos ? std::string_view::npos : l.find(' ') - 1));
       if (starts_with(name, "WEFT-"))
-        into.chains[name];
+        chains[name];
       else
-        into.builtin[name];
+        builtin[name];
       continue;
     }
     if (!starts_with(l, "-A ")) continue;
@@ -48,8 +51,18 @@ void parse_iptables_save(std::string_view dump, KernelState& into) {
     size_t sp = rest.find(' ');
     std::string name(rest.substr(0, sp));
     std::string spec = sp == std::string_view::npos ? "" : std::string(rest.substr(sp + 1));
-    (starts_with(name, "WEFT-") ? into.chains : into.builtin)[name].push_back(spec);
+    (starts_with(name, "WEFT-") ? chains : builtin)[name].push_back(spec);
   }
+}
+
+}  // namespace
+
+void parse_iptables_save(std::string_view dump, KernelState& into) {
+  parse_save(dump, into.chains, into.builtin);
+}
+
+void parse_ip6tables_save(std::string_view dump, KernelState& into) {
+  parse_save(dump, into.chains6, into.builtin6);
 }
 
 std::string normalize_member(const std::string& member) {

@@ -17,12 +17,16 @@ struct KernelState {
   std::map<std::string, std::vector<std::string>> chains;
   // Built-in chains (FORWARD, ...) likewise: only to see whether the hooks are there.
   std::map<std::string, std::vector<std::string>> builtin;
+  // The same from `ip6tables-save -t filter`.
+  std::map<std::string, std::vector<std::string>> chains6, builtin6;
   // weft-* sets: type and members (as `ipset save` prints them; options such as "nomatch" kept).
   std::map<std::string, IpSet> sets;
 };
 
 // Reads the *filter table of an iptables-save dump into `into` (other tables are skipped).
 void parse_iptables_save(std::string_view dump, KernelState& into);
+// Reads the *filter table of an ip6tables-save dump into into.chains6 / into.builtin6.
+void parse_ip6tables_save(std::string_view dump, KernelState& into);
 // Reads `ipset save` output into `into` (sets not named weft-* are skipped).
 void parse_ipset_save(std::string_view dump, KernelState& into);
 

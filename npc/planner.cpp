@@ -54,8 +54,14 @@ class Planner {
       for (const Workload* w : local_)
         if (policy_selects(*p, *w)) targets.push_back(w);
       if (targets.empty()) continue;
-      if (p->isolates_ingress()) direction(*p, true, targets, ingress, in_iso);
-      if (p->isolates_egress()) direction(*p, false, targets, egress, eg_iso);
+      if (p->isolates_ingress()) {
+        direction(*p, true, targets, ingress, in_iso);
+        in_isolated_.insert(targets.begin(), targets.end());
+      }
+      if (p->isolates_egress()) {
+        direction(*p, false, targets, egress, eg_iso);
+        eg_isolated_.insert(targets.begin(), targets.end());
+      }
     }
     std::string mark = hex(cfg_.allow_mark) + "/" + hex(cfg_.allow_mark);
     egress.rules.push_back("-m mark --mark " + mark + " -j RETURN");
@@ -80,6 +86,7 @@ class Planner {
     deny_chain(kDenyPortChain, kLogPrefixPort);
     out_.hooks = {"FORWARD -o " + cfg_.bridge + " -j " + kForwardChain,
                   "FORWARD -i " + cfg_.bridge + " ! -o " + cfg_.bridge + " -j " + kForwardChain};
+    ipv6();
     return std::move(out_);
   }
 
@@ -129,6 +136,32 @@ class Planner {
     add(std::move(to));
   }
 
+  // IPv6 (ip6tables): no policy can admit it (workloads are IPv4-only), so the ports of isolated
+  // workloads drop it in the isolated direction, and unprogrammed ports drop it both ways.
+  void ipv6() {
+    std::string prefix = cfg_.workload_port_prefix + "+";
+    Chain from{kFromPortChain, {}}, to{kToPortChain, {}};
+    for (const Workload* w : local_) {
+      if (w->veth.empty()) continue;
+      if (!eg_isolated_.count(w))
+        from.rules.push_back("-m physdev --physdev-in " + w->veth + " -j RETURN");
+      if (!in_isolated_.count(w))
+        to.rules.push_back("-m physdev --physdev-out " + w->veth + " -j RETURN");
+    }
+    from.rules.push_back("-j DROP");
+    to.rules.push_back("-j DROP");
+    // Replies of allowed flows pass; so does neighbour discovery (without it nothing IPv6
+    // works, even what is allowed; it carries no data).
+    Chain fwd{
+        kForwardChain,
+        {"-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+         "-p ipv6-icmp --icmpv6-type 135 -j RETURN", "-p ipv6-icmp --icmpv6-type 136 -j RETURN",
+         "-m physdev --physdev-in " + prefix + " -j " + kFromPortChain,
+         "-m physdev --physdev-out " + prefix + " -j " + kToPortChain}};
+    for (Chain* c : {&fwd, &from, &to}) out_.chains6[c->name] = std::move(*c);
+    out_.hooks6 = out_.hooks;
+  }
+
   std::set<std::string> addresses(const std::vector<const Workload*>& ws) {
     std::set<std::string> out;
     for (const Workload* w : ws)
@@ -146,7 +179,8 @@ class Planner {
       if (cidr->network.v6) {
         out_.problems.push_back(p.key() + " " + where + ": the IPv6 ipBlock " +
                                 peer.ip_block->cidr +
-                                " matches nothing (weft filters IPv4 only; IPv6 is not filtered)");
+                                " admits nothing (weft workloads are IPv4-only; IPv6 to and from "
+                                "isolated workloads is dropped)");
         return "";
       }
       std::set<std::string> members;
@@ -237,6 +271,7 @@ class Planner {
   const PlannerConfig& cfg_;
   DesiredState out_;
   std::vector<const Workload*> all_, local_;
+  std::set<const Workload*> in_isolated_, eg_isolated_;
   std::map<std::string, std::string> set_keys_;
 };
 

@@ -39,9 +39,15 @@
 // prefix but no rule in WEFT-FROM-PORT / WEFT-TO-PORT: rules 2-3 drop all its IPv4 traffic
 // until weft-npc programs it, whether or not a policy will select it. They also drop the first
 // packets of flows a workload sends from an address that is not its own (which would otherwise
-// borrow another workload's permissions), and IPv4 broadcast to workloads. Not filtered: IPv6 (weft
-// workloads are IPv4), traffic the host itself sends into the bridge (OUTPUT), traffic to the host
-// (INPUT).
+// borrow another workload's permissions), and IPv4 broadcast to workloads.
+//
+// IPv6. Workloads are IPv4-only, but their interfaces speak IPv6 link-local, which crosses the
+// overlay like any frame: left alone it would bypass every policy. The ip6tables filter table
+// gets the same hooks and a WEFT-FORWARD that accepts replies (conntrack) and lets neighbour
+// discovery pass, then sends packets from/to workload ports through WEFT-FROM-PORT /
+// WEFT-TO-PORT, which RETURN only for programmed workloads not isolated in that direction and
+// DROP the rest (no policy can admit IPv6). Not filtered: traffic the host itself
+// sends into the bridge (OUTPUT), traffic to the host (INPUT).
 #include <cstdint>
 #include <string>
 

@@ -59,6 +59,7 @@ void ipset_restore(const std::string& script) {
 KernelState read_kernel_state() {
   KernelState k;
   parse_iptables_save(run({"iptables-save", "-t", "filter"}), k);
+  parse_ip6tables_save(run({"ip6tables-save", "-t", "filter"}), k);
   parse_ipset_save(run({"ipset", "save"}), k);
   return k;
 }
@@ -68,6 +69,10 @@ void apply_plan(const ApplyPlan& plan) {
   if (!plan.iptables_restore.empty()) {
     TempFile f(plan.iptables_restore);
     run({"iptables-restore", "--noflush", "--wait=10", f.path()});
+  }
+  if (!plan.ip6tables_restore.empty()) {
+    TempFile f(plan.ip6tables_restore);
+    run({"ip6tables-restore", "--noflush", "--wait=10", f.path()});
   }
   ipset_restore(plan.ipset_cleanup);
 }

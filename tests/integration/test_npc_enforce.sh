@@ -4,8 +4,8 @@
 # cluster snapshot file planned and reconciled by weft_npc_apply_tool (npc/os); then real TCP
 # connections decide. Checks: an ingress policy admits exactly what it says; re-applying changes
 # nothing (the kernel's own iptables-save/ipset save read back equal); a workload port npc has not
-# programmed gets no traffic until it is; a rule and a set member deleted by hand are repaired; a
-# blocked connection is logged through NFLOG with namespace/name; teardown leaves nothing.
+# programmed gets no traffic until it is; IPv6 (link-local) does not bypass an isolation; a rule
+# and a set member deleted by hand are repaired; a blocked connection is logged through NFLOG with namespace/name; teardown leaves nothing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/lib/netns.sh
@@ -16,8 +16,10 @@ tool=${WEFT_BIN_DIR:-$here/../../build}/tests/weft_npc_apply_tool
 harness_init npcenf
 harness_add_hosts 1
 hns=$(host_ns h1)
-hexec h1 sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null ||
-  { ip -n "$hns" link add weft type bridge && hexec h1 sysctl -qw net.bridge.bridge-nf-call-iptables=1; } ||
+nf="net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1"
+# shellcheck disable=SC2086
+hexec h1 sysctl -qw $nf 2>/dev/null ||
+  { ip -n "$hns" link add weft type bridge && hexec h1 sysctl -qw $nf; } ||
   fail "br_netfilter is not available (modprobe br_netfilter)"
 ip -n "$hns" link show weft >/dev/null 2>&1 || ip -n "$hns" link add weft type bridge
 ip -n "$hns" link set weft type bridge forward_delay 0
@@ -76,6 +78,15 @@ expect_closed() { ! can "$@" || fail "$1 -> 10.32.0.$2:$3 should be blocked"; }
 # Positive control: before any rule, everything connects.
 expect_open c 1 80
 expect_open d 3 80
+# lladdr NAME: the workload's IPv6 link-local address, once DAD is done.
+lladdr() {
+  ip -n "$(wns "$1")" -6 addr show dev eth0 scope link |
+    awk '/inet6/ && !/tentative/ { sub("/.*", "", $2); print $2 }'
+}
+ping6() { ip netns exec "$(wns "$1")" ping -6 -c1 -W1 -q "$(lladdr "$2")%eth0" >/dev/null 2>&1; }
+has_lladdr() { [[ -n $(lladdr a) && -n $(lladdr c) ]]; }
+wait_for "IPv6 link-local addresses" 10 has_lladdr || fail "no IPv6 link-local addresses"
+ping6 c a || fail "IPv6 c -> a should work before any rule"
 
 write_state a b c
 out=$(apply)
@@ -84,7 +95,9 @@ expect_open b 1 80
 expect_closed c 1 80
 expect_closed b 1 81
 expect_open a 3 80 # a is isolated for ingress only
-pass "ingress policy: b -> a:80 only"
+! ping6 c a || fail "IPv6 reaches the ingress-isolated a"
+ping6 a c || fail "IPv6 from a (not isolated for egress) to c should work"
+pass "ingress policy: b -> a:80 only; no IPv6 into a"
 
 out=$(apply)
 [[ $out == unchanged ]] || fail "re-applying the same state changed something: $out"

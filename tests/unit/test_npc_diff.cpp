@@ -51,13 +51,15 @@ void apply_ipset(const std::string& script, KernelState& k) {
   }
 }
 
-void apply_iptables(const std::string& script, KernelState& k) {
+void apply_iptables(const std::string& script,
+                    std::map<std::string, std::vector<std::string>>& chains,
+                    std::map<std::string, std::vector<std::string>>& builtin) {
   std::istringstream in(script);
   std::string line;
   while (std::getline(in, line)) {
     if (line == "*filter" || line == "COMMIT") continue;
     if (line[0] == ':') {
-      k.chains[line.substr(1, line.find(' ') - 1)].clear();  // declared: created or flushed
+      chains[line.substr(1, line.find(' ') - 1)].clear();  // declared: created or flushed
       continue;
     }
     std::istringstream l(line);
@@ -65,7 +67,7 @@ void apply_iptables(const std::string& script, KernelState& k) {
     l >> op >> chain;
     std::string rest;
     std::getline(l >> std::ws, rest);
-    auto& rules = chain.rfind("WEFT-", 0) == 0 ? k.chains[chain] : k.builtin[chain];
+    auto& rules = chain.rfind("WEFT-", 0) == 0 ? chains[chain] : builtin[chain];
     if (op == "-A") {
       rules.push_back(rest);
     } else if (op == "-I") {
@@ -77,9 +79,9 @@ void apply_iptables(const std::string& script, KernelState& k) {
       rules.erase(it);
     } else if (op == "-X") {
       // Only unreferenced chains can go.
-      for (const auto& [n, rs] : k.chains)
+      for (const auto& [n, rs] : chains)
         for (const std::string& r : rs) REQUIRE(r.find("-j " + chain) == std::string::npos);
-      k.chains.erase(chain);
+      chains.erase(chain);
     } else {
       FAIL("unknown iptables-restore line: " << line);
     }
@@ -88,7 +90,8 @@ void apply_iptables(const std::string& script, KernelState& k) {
 
 void apply(const ApplyPlan& p, KernelState& k) {
   apply_ipset(p.ipset_restore, k);
-  apply_iptables(p.iptables_restore, k);
+  apply_iptables(p.iptables_restore, k.chains, k.builtin);
+  apply_iptables(p.ip6tables_restore, k.chains6, k.builtin6);
   apply_ipset(p.ipset_cleanup, k);
   // Every set a rule names exists.
   for (const auto& [n, rules] : k.chains)
@@ -173,7 +176,7 @@ TEST_CASE("from nothing: sets before rules, hooks first, then nothing more to do
   k.builtin["FORWARD"] = {"-o docker0 -j DOCKER"};
   ApplyPlan p = diff(d, k);
   CHECK(p.sets_created.size() == d.sets.size());
-  CHECK(p.chains_written.size() == d.chains.size());
+  CHECK(p.chains_written.size() == d.chains.size() + d.chains6.size());
   // Chain declarations come before any rule in the restore input.
   CHECK(p.iptables_restore.find("\n-A ") > p.iptables_restore.rfind("\n:"));
   apply(p, k);
@@ -181,6 +184,8 @@ TEST_CASE("from nothing: sets before rules, hooks first, then nothing more to do
                                                          "-i weft ! -o weft -j WEFT-FORWARD",
                                                          "-o docker0 -j DOCKER"});
   for (const auto& [name, c] : d.chains) CHECK(k.chains.at(name) == render_chain(c));
+  for (const auto& [name, c] : d.chains6) CHECK(k.chains6.at(name) == render_chain(c));
+  CHECK(k.builtin6["FORWARD"].front() == "-o weft -j WEFT-FORWARD");
   CHECK(diff(d, k).empty());
 }
 
@@ -196,6 +201,9 @@ TEST_CASE("a change rewrites only the chains and sets it touches; stale ones go"
   CHECK(std::count(p.chains_written.begin(), p.chains_written.end(), kForwardChain) == 0);
   CHECK(std::count(p.sets_swapped.begin(), p.sets_swapped.end(), kEgressIsolatedSet) == 1);
   CHECK(p.hooks_added.empty());
+  // IPv6: the egress policy isolates every workload of x, so their ports stop returning.
+  CHECK(std::count(p.chains_written.begin(), p.chains_written.end(), "ip6 WEFT-FROM-PORT") == 1);
+  CHECK(std::count(p.chains_written.begin(), p.chains_written.end(), "ip6 WEFT-TO-PORT") == 0);
   apply(p, k);
   CHECK(diff(ab, k).empty());
   // Back to A alone: B's chain, its ipBlock set and its target set are removed.
@@ -227,9 +235,12 @@ TEST_CASE("hand edits are repaired: a deleted rule, a removed member, a deleted 
 TEST_CASE("teardown removes every weft chain, hook and set and nothing else") {
   KernelState k;
   k.builtin["FORWARD"] = {"-o docker0 -j DOCKER"};
+  k.builtin6["FORWARD"] = {"-o docker0 -j DOCKER"};
   apply(diff(desired(std::string(kPolicyA) + "---\n" + kPolicyB), k), k);
   apply(teardown(k), k);
   CHECK(k.chains.empty());
+  CHECK(k.chains6.empty());
+  CHECK(k.builtin6["FORWARD"] == std::vector<std::string>{"-o docker0 -j DOCKER"});
   CHECK(k.sets.empty());
   CHECK(k.builtin["FORWARD"] == std::vector<std::string>{"-o docker0 -j DOCKER"});
 }

@@ -394,6 +394,14 @@ TEST_CASE("golden: the planner's output for one policy on h1") {
                                  "-j DROP"});
   CHECK(s.hooks == std::vector<std::string>{"FORWARD -o weft -j WEFT-FORWARD",
                                             "FORWARD -i weft ! -o weft -j WEFT-FORWARD"});
+  // IPv6: x/a is isolated for ingress, so nothing IPv6 reaches its port; it may send.
+  CHECK(s.chains6.at(kToPortChain).rules ==
+        std::vector<std::string>{"-m physdev --physdev-out vethwe00000002 -j RETURN",
+                                 "-m physdev --physdev-out vethwe00000004 -j RETURN",
+                                 "-m physdev --physdev-out vethwe00000006 -j RETURN",
+                                 "-m physdev --physdev-out vethwe00000008 -j RETURN", "-j DROP"});
+  CHECK(s.chains6.at(kFromPortChain).rules.size() == 5 + 1);
+  CHECK(s.hooks6 == s.hooks);
   for (const auto& [name, set] : s.sets) CHECK(name.size() <= kMaxSetName);
   for (const auto& [name, c] : s.chains) CHECK(name.size() <= kMaxChainName);
   // Nothing for h2's view of it: x/a lives on h1.
