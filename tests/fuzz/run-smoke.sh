@@ -20,7 +20,7 @@ build=${BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 cxx=${CXX:-clang++}
 all=(control_channel mesh_message topology_message peer_hello datagram frame_batch gso inner_frame
-  ipam_message dns_message cni_config state_message)
+  ipam_message dns_message cni_config state_message policy_documents blocked_packet)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 die() {

@@ -1,0 +1,246 @@
+// Reconciling desired and kernel state: what diff() asks for, applied to a model of the kernel
+// (iptables-restore --noflush and ipset restore semantics), converges in one step, repairs hand
+// edits, removes what is stale, and never touches other programs' chains and sets.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "k8s/policy_documents.h"
+#include "npc/diff.h"
+#include "npc/planner.h"
+
+using namespace weft;
+using namespace weft::npc;
+
+namespace {
+
+// Applies restore input to the model the way the tools do.
+void apply_ipset(const std::string& script, KernelState& k) {
+  std::istringstream in(script);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    std::string verb, name;
+    l >> verb >> name;
+    if (verb == "create") {
+      REQUIRE_MESSAGE(!k.sets.count(name), "create of an existing set " << name);
+      k.sets[name].name = name;
+      l >> k.sets[name].type;
+    } else if (verb == "flush") {
+      REQUIRE(k.sets.count(name));
+      k.sets[name].members.clear();
+    } else if (verb == "add") {
+      REQUIRE(k.sets.count(name));
+      std::string m;
+      std::getline(l >> std::ws, m);
+      k.sets[name].members.insert(normalize_member(m));
+    } else if (verb == "swap") {
+      std::string other;
+      l >> other;
+      REQUIRE(k.sets.count(name));
+      REQUIRE(k.sets.count(other));
+      std::swap(k.sets[name].members, k.sets[other].members);
+      std::swap(k.sets[name].type, k.sets[other].type);
+    } else if (verb == "destroy") {
+      REQUIRE_MESSAGE(k.sets.count(name), "destroy of a missing set " << name);
+      k.sets.erase(name);
+    } else {
+      FAIL("unknown ipset command: " << line);
+    }
+  }
+}
+
+void apply_iptables(const std::string& script,
+                    std::map<std::string, std::vector<std::string>>& chains,
+                    std::map<std::string, std::vector<std::string>>& builtin) {
+  std::istringstream in(script);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line == "*filter" || line == "COMMIT") continue;
+    if (line[0] == ':') {
+      chains[line.substr(1, line.find(' ') - 1)].clear();  // declared: created or flushed
+      continue;
+    }
+    std::istringstream l(line);
+    std::string op, chain;
+    l >> op >> chain;
+    std::string rest;
+    std::getline(l >> std::ws, rest);
+    auto& rules = chain.rfind("WEFT-", 0) == 0 ? chains[chain] : builtin[chain];
+    if (op == "-A") {
+      rules.push_back(rest);
+    } else if (op == "-I") {
+      REQUIRE(rest.rfind("1 ", 0) == 0);
+      rules.insert(rules.begin(), rest.substr(2));
+    } else if (op == "-D") {
+      auto it = std::find(rules.begin(), rules.end(), rest);
+      REQUIRE(it != rules.end());
+      rules.erase(it);
+    } else if (op == "-X") {
+      // Only unreferenced chains can go.
+      for (const auto& [n, rs] : chains)
+        for (const std::string& r : rs) REQUIRE(r.find("-j " + chain) == std::string::npos);
+      chains.erase(chain);
+    } else {
+      FAIL("unknown iptables-restore line: " << line);
+    }
+  }
+}
+
+void apply(const ApplyPlan& p, KernelState& k) {
+  apply_ipset(p.ipset_restore, k);
+  apply_iptables(p.iptables_restore, k.chains, k.builtin);
+  apply_iptables(p.ip6tables_restore, k.chains6, k.builtin6);
+  apply_ipset(p.ipset_cleanup, k);
+  // Every set a rule names exists.
+  for (const auto& [n, rules] : k.chains)
+    for (const std::string& r : rules) {
+      size_t at = r.find("--match-set ");
+      if (at != std::string::npos) {
+        std::string set = r.substr(at + 12, r.find(' ', at + 12) - at - 12);
+        CHECK_MESSAGE(k.sets.count(set), "rule names a missing set: " << r);
+      }
+    }
+}
+
+DesiredState desired(const std::string& yaml) {
+  ClusterView v;
+  v.namespaces = {{"x", {{"ns", "x"}}}};
+  for (int i = 1; i <= 3; ++i)
+    v.workloads.push_back({"x",
+                           "w" + std::to_string(i),
+                           {{"pod", i == 1 ? "a" : "b"}},
+                           {{"http", 80, "TCP"}},
+                           {"10.32.0." + std::to_string(i)},
+                           "h1",
+                           "vethwe0000000" + std::to_string(i),
+                           ""});
+  v.policies = k8s::parse_policy_documents(yaml).policies;
+  PlannerConfig c;
+  c.local_host = "h1";
+  return plan(v, c);
+}
+
+const char* const kPolicyA = R"(
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: http}]}]
+)";
+const char* const kPolicyB = R"(
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b, namespace: x}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]}]
+)";
+
+}  // namespace
+
+TEST_CASE("iptables-save and ipset save are read for weft's own things only") {
+  KernelState k;
+  parse_iptables_save(
+      "# Generated by iptables-save\n*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j WEFT-X\n"
+      "COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:DOCKER - [0:0]\n"
+      ":WEFT-FORWARD - [0:0]\n:WEFT-EMPTY - [0:0]\n-A FORWARD -o weft -j WEFT-FORWARD\n"
+      "-A FORWARD -o docker0 -j DOCKER\n-A WEFT-FORWARD -m comment --comment "
+      "weft-hash-0123456789abcdef\n"
+      "-A WEFT-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+      k);
+  CHECK(k.chains.size() == 2);
+  CHECK(k.chains["WEFT-EMPTY"].empty());
+  CHECK(k.chains["WEFT-FORWARD"].size() == 2);
+  CHECK(k.builtin["FORWARD"] ==
+        std::vector<std::string>{"-o weft -j WEFT-FORWARD", "-o docker0 -j DOCKER"});
+  parse_ipset_save(
+      "create weft-b-1 hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1\n"
+      "add weft-b-1 10.1.0.0/16 nomatch\nadd weft-b-1 10.0.0.0/8\nadd weft-b-1 10.2.3.4\n"
+      "create other hash:ip family inet\nadd other 1.2.3.4\n",
+      k);
+  CHECK(k.sets.size() == 1);
+  CHECK(k.sets["weft-b-1"].type == "hash:net");
+  CHECK(k.sets["weft-b-1"].members ==
+        std::set<std::string>{"10.0.0.0/8", "10.1.0.0/16 nomatch", "10.2.3.4"});
+  CHECK(normalize_member("10.2.3.4/32") == "10.2.3.4");
+  CHECK(normalize_member("10.2.3.4/32,physdev:vethwe1") == "10.2.3.4,physdev:vethwe1");
+}
+
+TEST_CASE("from nothing: sets before rules, hooks first, then nothing more to do") {
+  DesiredState d = desired(kPolicyA);
+  KernelState k;
+  k.builtin["FORWARD"] = {"-o docker0 -j DOCKER"};
+  ApplyPlan p = diff(d, k);
+  CHECK(p.sets_created.size() == d.sets.size());
+  CHECK(p.chains_written.size() == d.chains.size() + d.chains6.size());
+  // Chain declarations come before any rule in the restore input.
+  CHECK(p.iptables_restore.find("\n-A ") > p.iptables_restore.rfind("\n:"));
+  apply(p, k);
+  CHECK(k.builtin["FORWARD"] == std::vector<std::string>{"-o weft -j WEFT-FORWARD",
+                                                         "-i weft ! -o weft -j WEFT-FORWARD",
+                                                         "-o docker0 -j DOCKER"});
+  for (const auto& [name, c] : d.chains) CHECK(k.chains.at(name) == render_chain(c));
+  for (const auto& [name, c] : d.chains6) CHECK(k.chains6.at(name) == render_chain(c));
+  CHECK(k.builtin6["FORWARD"].front() == "-o weft -j WEFT-FORWARD");
+  CHECK(diff(d, k).empty());
+}
+
+TEST_CASE("a change rewrites only the chains and sets it touches; stale ones go") {
+  KernelState k;
+  DesiredState a = desired(kPolicyA);
+  apply(diff(a, k), k);
+  DesiredState ab = desired(std::string(kPolicyA) + "---\n" + kPolicyB);
+  ApplyPlan p = diff(ab, k);
+  // New: the egress policy's chain, the egress dispatch chain; the ingress side is unchanged.
+  CHECK(std::count(p.chains_written.begin(), p.chains_written.end(), kEgressChain) == 1);
+  CHECK(std::count(p.chains_written.begin(), p.chains_written.end(), kIngressChain) == 0);
+  CHECK(std::count(p.chains_written.begin(), p.chains_written.end(), kForwardChain) == 0);
+  CHECK(std::count(p.sets_swapped.begin(), p.sets_swapped.end(), kEgressIsolatedSet) == 1);
+  CHECK(p.hooks_added.empty());
+  // IPv6: the egress policy isolates every workload of x, so their ports stop returning.
+  CHECK(std::count(p.chains_written.begin(), p.chains_written.end(), "ip6 WEFT-FROM-PORT") == 1);
+  CHECK(std::count(p.chains_written.begin(), p.chains_written.end(), "ip6 WEFT-TO-PORT") == 0);
+  apply(p, k);
+  CHECK(diff(ab, k).empty());
+  // Back to A alone: B's chain, its ipBlock set and its target set are removed.
+  ApplyPlan back = diff(a, k);
+  CHECK(back.chains_removed.size() == 1);
+  CHECK(back.sets_removed.size() == 2);
+  apply(back, k);
+  CHECK(diff(a, k).empty());
+}
+
+TEST_CASE("hand edits are repaired: a deleted rule, a removed member, a deleted hook") {
+  KernelState k;
+  DesiredState d = desired(kPolicyA);
+  apply(diff(d, k), k);
+  k.chains[kIngressChain].pop_back();
+  k.sets[kIngressIsolatedSet].members.erase(k.sets[kIngressIsolatedSet].members.begin());
+  k.builtin["FORWARD"].erase(k.builtin["FORWARD"].begin());
+  k.sets["weft-tmp-" + short_hash(kIngressIsolatedSet)] = {
+      "weft-tmp-" + short_hash(kIngressIsolatedSet), "hash:ip", {"x"}, ""};
+  ApplyPlan p = diff(d, k);
+  CHECK(p.chains_written == std::vector<std::string>{kIngressChain});
+  CHECK(p.sets_swapped == std::vector<std::string>{kIngressIsolatedSet});
+  CHECK(p.hooks_added == std::vector<std::string>{"FORWARD -o weft -j WEFT-FORWARD"});
+  apply(p, k);
+  CHECK(diff(d, k).empty());
+  CHECK(k.builtin["FORWARD"].front() == "-o weft -j WEFT-FORWARD");
+}
+
+TEST_CASE("teardown removes every weft chain, hook and set and nothing else") {
+  KernelState k;
+  k.builtin["FORWARD"] = {"-o docker0 -j DOCKER"};
+  k.builtin6["FORWARD"] = {"-o docker0 -j DOCKER"};
+  apply(diff(desired(std::string(kPolicyA) + "---\n" + kPolicyB), k), k);
+  apply(teardown(k), k);
+  CHECK(k.chains.empty());
+  CHECK(k.chains6.empty());
+  CHECK(k.builtin6["FORWARD"] == std::vector<std::string>{"-o docker0 -j DOCKER"});
+  CHECK(k.sets.empty());
+  CHECK(k.builtin["FORWARD"] == std::vector<std::string>{"-o docker0 -j DOCKER"});
+}
