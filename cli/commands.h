@@ -17,6 +17,7 @@ void add_expose_commands(CLI::App& app, Context& ctx);  // expose, hide
 void add_version_command(CLI::App& app);
 void add_ipam_commands(CLI::App& app, Context& ctx);   // rmpeer
 void add_label_commands(CLI::App& app, Context& ctx);  // label, namespace label|list
+void add_policy_commands(CLI::App& app, Context& ctx);  // policy apply|list|get|delete
 void add_dns_commands(CLI::App& app, Context& ctx);    // dns-add, dns-remove, dns-lookup
 void add_setup_cni_command(CLI::App& app, Context& ctx);
 

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   add_expose_commands(app, ctx);
   add_ipam_commands(app, ctx);
   add_label_commands(app, ctx);
+  add_policy_commands(app, ctx);
   add_dns_commands(app, ctx);
   add_setup_cni_command(app, ctx);
   add_version_command(app);

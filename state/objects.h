@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/peer_name.h"
+#include "k8s/labels.h"
 
 namespace weft::state {
 
@@ -25,7 +26,7 @@ struct ObjectError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-using Labels = std::map<std::string, std::string>;
+using Labels = k8s::Labels;
 
 constexpr const char* kDefaultNamespace = "default";
 constexpr const char* kNamespaceNameLabel = "kubernetes.io/metadata.name";
@@ -46,13 +47,8 @@ std::string workload_id(const nlohmann::json& workload);
 nlohmann::json normalize_policy(const nlohmann::json& in, std::string& key,
                                 const std::string& default_ns = kDefaultNamespace);
 
-// kubectl label semantics: "k=v" sets, "k-" removes. Throws ObjectError.
-struct LabelChanges {
-  Labels set;
-  std::vector<std::string> remove;
-};
-LabelChanges parse_label_args(const std::vector<std::string>& args);
-// Applies the changes; throws ObjectError for a key both set and removed.
-Labels apply_label_changes(Labels labels, const LabelChanges& c);
+// Label changes as the API takes them ({"set": {...}, "remove": [...]}), checked, applied to
+// `labels` with kubectl's semantics. Throws ObjectError.
+Labels apply_label_changes(Labels labels, const nlohmann::json& body);
 
 }  // namespace weft::state

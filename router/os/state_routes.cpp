@@ -52,14 +52,6 @@ state::Labels labels_of(const json& obj) {
   return obj.value("labels", json::object()).get<state::Labels>();
 }
 
-state::LabelChanges changes_of(const json& body) {
-  state::LabelChanges c;
-  c.set = body.value("set", json::object()).get<state::Labels>();
-  c.remove = body.value("remove", json::array()).get<std::vector<std::string>>();
-  state::check_labels("labels", c.set);
-  return c;
-}
-
 }  // namespace
 
 void StateService::add_routes(ModuleRegistry& r) {
@@ -154,7 +146,7 @@ void StateService::add_routes(ModuleRegistry& r) {
             return respond(error_response(
                 404, "no workload " + id + " is attached on this host; `weft ps` lists them"));
           json w = json::parse(cur->value);
-          w["labels"] = state::apply_label_changes(labels_of(w), changes_of(body));
+          w["labels"] = state::apply_label_changes(labels_of(w), body);
           w = state::normalize_workload(w, cfg_.self);
           auto changes = core_->write({{Kind::kWorkload, cur->key, w.dump()}}, now_());
           respond(json_response(
@@ -170,8 +162,7 @@ void StateService::add_routes(ModuleRegistry& r) {
           json body = body_json(req);
           std::string ns = body.at("namespace").get<std::string>();
           state::check_dns1123_label("namespace", ns);
-          state::LabelChanges c = changes_of(body);
-          for (const auto& [k, v] : c.set)
+          for (const auto& [k, v] : body.value("set", json::object()).items())
             if (k == state::kNamespaceNameLabel)
               throw state::ObjectError(
                   std::string("labels[") + k +
@@ -179,7 +170,7 @@ void StateService::add_routes(ModuleRegistry& r) {
           const state::Entry* cur = core_->table().find(Kind::kNamespace, ns);
           state::Labels labels;
           if (cur && !cur->deleted) labels = labels_of(json::parse(cur->value));
-          labels = state::apply_label_changes(labels, c);
+          labels = state::apply_label_changes(labels, body);
           auto changes =
               core_->write({{Kind::kNamespace, ns, json{{"labels", labels}}.dump()}}, now_());
           respond(json_response(

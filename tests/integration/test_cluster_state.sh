@@ -63,6 +63,86 @@ wait_for "h3 to see namespace shop's label" 2 ns_has h3 || fail "h3: $(weft_on h
 ns_has h1 || fail "h1 lacks shop's label"
 pass "weft namespace label on h2 reaches h1 and h3 in $(($(weft_now_ms) - t0)) ms, with the implied name label"
 
+# A policy applied on h2 is on h3 within 2 s; re-applying says unchanged, a change configured.
+pol="$HARNESS_DIR/deny.yaml"
+cat >"$pol" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-allow
+  namespace: shop
+spec:
+  podSelector:
+    matchLabels: {app: web}
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels: {team: payments}
+    ports:
+    - port: http
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: other}
+YAML
+t0=$(weft_now_ms)
+out=$(weft_on h2 policy apply -f "$pol" 2>&1) || fail "policy apply failed: $out"
+grep -q "networkpolicy.networking.k8s.io/shop/web-allow created" <<<"$out" || fail "apply says: $out"
+grep -q "ConfigMap/other (document 2): not a NetworkPolicy, skipped" <<<"$out" || fail "apply did not report the skipped ConfigMap: $out"
+pol_on() { weft_on "$1" policy list --json | jq -e 'map(.metadata.name) == ["web-allow"]' >/dev/null; }
+wait_for "h3 to see the policy" 2 pol_on h3 || fail "h3: $(weft_on h3 policy list --json)"
+pass "a policy applied on h2 is on h3 after $(($(weft_now_ms) - t0)) ms (the ConfigMap reported and skipped)"
+out=$(weft_on h1 policy apply -f "$pol" 2>&1) || fail "re-apply failed: $out"
+grep -q "shop/web-allow unchanged" <<<"$out" || fail "re-apply says: $out"
+sed -i 's/port: http/port: 8080/' "$pol"
+out=$(weft_on h1 policy apply -f "$pol" 2>&1) || fail "changed apply failed: $out"
+grep -q "shop/web-allow configured" <<<"$out" || fail "changed apply says: $out"
+weft_on h3 policy get shop/web-allow -o json | jq -e '.spec.ingress[0].ports[0].port == 8080' >/dev/null ||
+  fail "h3 does not have the change: $(weft_on h3 policy get shop/web-allow -o json)"
+weft_on h3 policy get shop/web-allow | grep -q "name: web-allow" || fail "policy get (yaml) lacks the name"
+pass "re-applying says unchanged, a change says configured and reaches h3"
+
+# Invalid input: each rejected with its document and field path, and nothing applied.
+bad() { # EXPECTED-TEXT, then the document on stdin
+  local out
+  out=$(weft_on h1 policy apply -f - 2>&1) && fail "an invalid document was applied"
+  grep -qF -- "$1" <<<"$out" || fail "expected "$1" in: $out"
+  grep -q "nothing was applied" <<<"$out" || fail "no 'nothing was applied' in: $out"
+}
+bad 'line ' <<<$'apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: x
+spec: ['
+bad 'unknown field "spec.podSelectr"' <<<$'apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: y}
+spec: {podSelectr: {}}'
+bad 'spec.podSelector.matchExpressions[0].operator: Unsupported value: "Bogus"'   <<<$'apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: z}
+spec:
+  podSelector:
+    matchExpressions: [{key: a, operator: Bogus}]'
+bad 'spec.ingress[0].ports[0].port: Invalid value: "abcdefghijklmnop"'   <<<$'apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: w}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: abcdefghijklmnop}]}]'
+# One valid and one invalid document: neither is applied.
+bad 'document 2' <<<$'apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ok1}
+spec: {podSelector: {}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: bad2}
+spec: {podSelectr: {}}'
+weft_on h1 policy list --json | jq -e 'map(.metadata.name) == ["web-allow"]' >/dev/null ||
+  fail "an invalid apply changed the policies: $(weft_on h1 policy list --json)"
+pass "bad YAML, an unknown field, a bad operator, a 16-character port name: each rejected with its field path; nothing applied"
+
 # Refusals name the field and change nothing.
 before=$(weft_on h1 ps --all --json)
 out=$(weft_on h1 label "$w1" "bad key=x" 2>&1) && fail "a bad label key was taken"
@@ -102,6 +182,18 @@ ps_has h1 web '.namespace == "shop" and .labels.version == "v2"' || fail "h1 los
 ns_has h1 || fail "h1 lost the namespace labels after kill -9"
 pass "after kill -9 and a relaunch, h1 has its workload and the namespace labels back"
 
+weft_on h1 policy list --json | jq -e 'map(.metadata.name) == ["web-allow"]' >/dev/null ||
+  fail "h1 lost the policy after kill -9"
+pass "... and the cluster's policy"
+
+out=$(weft_on h3 policy delete shop/web-allow) || fail "policy delete failed: $out"
+grep -q 'networkpolicy.networking.k8s.io "shop/web-allow" deleted' <<<"$out" || fail "delete says: $out"
+nopol() { weft_on "$1" policy list --json | jq -e 'length == 0' >/dev/null; }
+wait_for "h1 to drop the policy" 2 nopol h1 || fail "h1 still has the deleted policy"
+out=$(weft_on h3 policy delete shop/web-allow 2>&1) && fail "deleting a missing policy succeeded"
+grep -q 'networkpolicy "shop/web-allow" not found' <<<"$out" || fail "delete of a missing policy says: $out"
+pass "policy delete on h3 reaches h1; a second delete says not found"
+
 # Detach: the workload is gone everywhere.
 weft_on h1 detach "$w1" >/dev/null || fail "detach failed"
 gone() { [[ $(weft_on "$1" ps --all --json | jq 'map(select(.name == "web")) | length') == 0 ]]; }
@@ -109,8 +201,8 @@ wait_for "h3 to forget web" 2 gone h3 || fail "h3 still lists web after detach"
 gone h2 || fail "h2 still lists web"
 pass "detach removes the workload on every host within 2 s"
 
-# The watch saw each change once: the workload created, labelled, the namespace labelled,
-# the workload deleted (h1's restart re-asserted nothing new).
+# The watch saw each change once: the workload created, labelled, the namespace labelled, the
+# policy created, configured (not the unchanged re-apply) and deleted, the workload deleted.
 kill "$watch_pid" 2>/dev/null || true
 changes=$(jq -c 'select(.type == "change") | [.kind, .op, (.object.labels // {} | keys | join(","))]' "$watch")
 revs=$(jq -r 'select(.type == "change") | .revision' "$watch")
@@ -118,6 +210,9 @@ revs=$(jq -r 'select(.type == "change") | .revision' "$watch")
 expect='["workload","upsert","app,tier"]
 ["workload","upsert","app,version"]
 ["namespace","upsert","kubernetes.io/metadata.name,team"]
+["policy","upsert",""]
+["policy","upsert",""]
+["policy","delete",""]
 ["workload","delete",""]'
 [[ $changes == "$expect" ]] || fail "the watch saw: $changes"
 pass "a watch client saw each change exactly once, in order"

@@ -1,0 +1,177 @@
+// `weft policy apply|list|get|delete`: NetworkPolicies (networking.k8s.io/v1), kept by the
+// router in the cluster state and enforced by weft-npc. `apply` takes what `kubectl apply -f`
+// takes for NetworkPolicies: YAML or JSON, several documents, or a `kind: List`; the whole input
+// is checked first (k8s/policy_documents.h), and an invalid document applies nothing.
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/output.h"
+#include "cli/router_api.h"
+#include "common/http_message.h"
+#include "common/text_table.h"
+#include "k8s/label_selector.h"
+#include "k8s/network_policy.h"
+#include "k8s/policy_documents.h"
+#include "k8s/yaml_json.h"
+
+namespace weft::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// What a policy selects, as `kubectl get networkpolicy` shows it.
+std::string selector_text(const json& spec) {
+  static const json kEmpty = json::object();
+  auto it = spec.find("podSelector");
+  const json& sel = it != spec.end() && it->is_object() ? *it : kEmpty;
+  std::string out;
+  if (auto ml = sel.find("matchLabels"); ml != sel.end() && ml->is_object())
+    for (auto kv = ml->begin(); kv != ml->end(); ++kv)
+      out += (out.empty() ? "" : ",") + kv.key() + "=" +
+             (kv->is_string() ? kv->get<std::string>() : kv->dump());
+  if (auto me = sel.find("matchExpressions"); me != sel.end() && me->is_array())
+    for (const json& e : *me) out += (out.empty() ? "" : ",") + e.dump();
+  return out.empty() ? "<none>" : out;
+}
+
+std::string read_input(const std::string& file) {
+  if (file == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw CliError("cannot read " + file + ": no such file or not readable.");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void run_apply(const Context& ctx, const std::string& file) {
+  if (file.empty())
+    throw CliError("give the policies: `weft policy apply -f FILE` (or -f - for stdin).");
+  std::string text = read_input(file);
+  k8s::PolicyDocuments docs;
+  try {
+    docs = k8s::parse_policy_documents(text);
+  } catch (const k8s::PolicyInputError& e) {
+    throw CliError(std::string("error: the input is invalid; nothing was applied:\n") + e.what());
+  }
+  for (const auto& s : docs.skipped) warn("warning: " + s);
+  if (docs.policies.empty()) {
+    say("No NetworkPolicy in the input; nothing to apply.");
+    return;
+  }
+  json list = json::array();
+  for (const auto& p : docs.policies) list.push_back(k8s::to_json(p));
+  json r;
+  try {
+    r = post_json_or_refusal(ctx, "/policies/apply", {{"policies", list}},
+                             std::chrono::seconds(30));
+  } catch (const RouterRefusal& e) {
+    throw CliError(std::string("error: the router refused the policies; nothing was applied:\n") +
+                   e.what());
+  }
+  for (const auto& x : r.at("results"))
+    say("networkpolicy.networking.k8s.io/" + x.value("name", "") + " " + x.value("result", ""));
+}
+
+void run_list(const Context& ctx, const std::string& ns, bool as_json) {
+  std::string target = "/policies";
+  if (!ns.empty()) target += "?namespace=" + percent_encode(ns);
+  json list = get_json(ctx, target).at("policies");
+  if (as_json) {
+    std::cout << list.dump(2) << "\n";
+    return;
+  }
+  if (list.empty()) {
+    say(ns.empty() ? "No NetworkPolicies. `weft policy apply -f FILE` adds some."
+                   : "No NetworkPolicies in namespace " + ns + ".");
+    return;
+  }
+  std::vector<std::vector<std::string>> table{
+      {"NAMESPACE", "NAME", "POD-SELECTOR", "POLICY-TYPES"}};
+  for (const auto& p : list) {
+    std::string types;
+    try {
+      k8s::NetworkPolicy np = k8s::network_policy_from_json(p);
+      if (np.isolates_ingress()) types = "Ingress";
+      if (np.isolates_egress()) types += std::string(types.empty() ? "" : ",") + "Egress";
+    } catch (const std::exception&) {
+      types = "?";
+    }
+    json md = p.value("metadata", json::object());
+    table.push_back({md.value("namespace", ""), md.value("name", ""),
+                     selector_text(p.value("spec", json::object())), types});
+  }
+  std::cout << text_table(table) << std::flush;
+}
+
+void run_get(const Context& ctx, const std::string& name, const std::string& format) {
+  if (name.find('/') == std::string::npos)
+    throw CliError("give the policy as NAMESPACE/NAME, e.g. `weft policy get default/" + name +
+                   "`.");
+  json p = get_json(ctx, "/policies/get?name=" + percent_encode(name)).at("policy");
+  if (format == "json")
+    std::cout << p.dump(2) << "\n";
+  else
+    std::cout << k8s::to_yaml(p) << std::flush;
+}
+
+void run_delete(const Context& ctx, const std::vector<std::string>& names) {
+  for (const auto& n : names)
+    if (n.find('/') == std::string::npos)
+      throw CliError("give each policy as NAMESPACE/NAME (\"" + n + "\" has no namespace).");
+  json r = post_json(ctx, "/policies/delete", {{"names", names}}, std::chrono::seconds(10));
+  bool missing = false;
+  for (const auto& x : r.at("results")) {
+    if (x.value("result", "") == "deleted") {
+      say("networkpolicy.networking.k8s.io \"" + x.value("name", "") + "\" deleted");
+    } else {
+      missing = true;
+      warn("Error: networkpolicy \"" + x.value("name", "") +
+           "\" not found; `weft policy list` shows them.");
+    }
+  }
+  if (missing) throw CliError("some policies were not found (the others were deleted).");
+}
+
+}  // namespace
+
+void add_policy_commands(CLI::App& app, Context& ctx) {
+  CLI::App* policy = app.add_subcommand(
+      "policy", "Kubernetes NetworkPolicies (networking.k8s.io/v1) for the workloads on weft");
+  policy->require_subcommand(1);
+
+  auto file = std::make_shared<std::string>();
+  CLI::App* apply = policy->add_subcommand(
+      "apply", "Create or update NetworkPolicies from YAML or JSON (several documents or a List)");
+  apply->add_option("-f,--filename", *file, "The file, or - for standard input")->required();
+  apply->callback([&ctx, file] { run_apply(ctx, *file); });
+
+  auto ns = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* list = policy->add_subcommand("list", "The cluster's NetworkPolicies");
+  list->add_option("-n,--namespace", *ns, "Only this namespace's");
+  list->add_flag("--json", *as_json, "Print them as JSON");
+  list->callback([&ctx, ns, as_json] { run_list(ctx, *ns, *as_json); });
+
+  auto name = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("yaml");
+  CLI::App* get = policy->add_subcommand("get", "One NetworkPolicy, as it was applied");
+  get->add_option("name", *name, "NAMESPACE/NAME")->required();
+  get->add_option("-o,--output", *format, "yaml or json")->check(CLI::IsMember({"yaml", "json"}));
+  get->callback([&ctx, name, format] { run_get(ctx, *name, *format); });
+
+  auto names = std::make_shared<std::vector<std::string>>();
+  CLI::App* del = policy->add_subcommand("delete", "Delete NetworkPolicies, cluster-wide");
+  del->add_option("names", *names, "NAMESPACE/NAME...")->required();
+  del->callback([&ctx, names] { run_delete(ctx, *names); });
+}
+
+}  // namespace weft::cli
