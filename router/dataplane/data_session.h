@@ -121,7 +121,7 @@ class DataSession {
   // ahead_[i] is the key of epoch current_.epoch + 1 + i, derived once (see the file comment).
   std::array<noise::Key, kMaxEpochsAhead> ahead_{};
   uint64_t recv_derivations_ = 0;
-  DataAead trial_;      // keyed with ahead_[trial_ahead_ - 1] when trial_ahead_ > 0
+  DataAead trial_;  // keyed with ahead_[trial_ahead_ - 1] when trial_ahead_ > 0
   uint8_t trial_ahead_ = 0;
 };
 

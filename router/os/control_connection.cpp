@@ -75,6 +75,7 @@ void ControlConnection::after_input() {
   if (channel_.failed()) return fail(channel_.failure(), channel_.failure_detail());
   if (channel_.established() && !established_reported_) {
     established_reported_ = true;
+    buf_.resize(kEstablishedReadBytes);  // read() is not pending here: resizing is safe
     events_.connection_established(id_, *channel_.remote());
   }
   while (!done_ && !closing_) {

@@ -9,7 +9,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <boost/asio/ip/v6_only.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -22,7 +21,6 @@ using asio::ip::tcp;
 
 RouterDaemon::RouterDaemon(RouterOptions opts)
     : opts_(std::move(opts)),
-      acceptor_(io_),
       timer_(io_),
       signals_(io_, SIGTERM, SIGINT),
       epoch_(std::chrono::steady_clock::now()),
@@ -42,6 +40,11 @@ RouterDaemon::RouterDaemon(RouterOptions opts)
   dp_ = std::make_unique<DataplaneCore>(opts_.self.name, opts_.self.port, *mesh_, routes_, *this,
                                         dp_seed, opts_.encryption);
   mesh_->register_channel(std::string(DataplaneCore::kChannel), dp_.get());
+  listener_ = std::make_unique<ControlListener>(
+      io_, [this] { return now_ms(); },
+      [this](tcp::socket sock, const std::string& address) {
+        return accepted(std::move(sock), address);
+      });
   mesh_->set_frame_sink([this](PeerName from, ByteView batch, int64_t now) {
     dp_->on_fallback(from, batch, now);
     if (device_) device_->flush();
@@ -82,21 +85,7 @@ std::vector<std::string> RouterDaemon::load_targets() const {
 }
 
 void RouterDaemon::run() {
-  tcp::endpoint ep(tcp::v6(), opts_.self.port);
-  boost::system::error_code ec;
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::v6_only(false), ec);
-  if (ec) {  // no IPv6 in this namespace: IPv4 only
-    acceptor_ = tcp::acceptor(io_);
-    ep = tcp::endpoint(tcp::v4(), opts_.self.port);
-    acceptor_.open(ep.protocol());
-  }
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
-  acceptor_.bind(ep, ec);
-  if (ec)
-    throw std::runtime_error("cannot listen on TCP port " + std::to_string(opts_.self.port) + ": " +
-                             ec.message() + " (is another weft router running? use --port)");
-  acceptor_.listen();
+  listener_->listen(opts_.self.port);
 
   ipam::IpamConfig ic;
   ic.self = opts_.self.name;
@@ -127,7 +116,7 @@ void RouterDaemon::run() {
         "forgeable on the network");
   mesh_->start(targets, now_ms());
   targets_changed(mesh_->targets());
-  accept();
+  listener_->start();
   signals_.async_wait([this](const boost::system::error_code&, int sig) {
     spdlog::info("received signal {}, shutting down", sig);
     io_.stop();
@@ -137,33 +126,14 @@ void RouterDaemon::run() {
   spdlog::info("weft router stopped");
 }
 
-void RouterDaemon::accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket sock) {
-    if (ec) {
-      if (ec != asio::error::operation_aborted) {
-        spdlog::warn("accept failed: {}", ec.message());
-        accept();
-      }
-      return;
-    }
-    boost::system::error_code e2;
-    auto rep = sock.remote_endpoint(e2);
-    std::string addr;
-    if (!e2) {
-      auto a = rep.address();
-      if (a.is_v6() && a.to_v6().is_v4_mapped())
-        a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-      addr = a.is_v6() ? "[" + a.to_string() + "]:" + std::to_string(rep.port())
-                       : a.to_string() + ":" + std::to_string(rep.port());
-    }
-    ConnId id = mesh_->on_inbound(addr, now_ms());
-    auto conn =
-        std::make_shared<ControlConnection>(std::move(sock), id, channel_config(false), *this);
-    conns_[id] = conn;
-    conn->start();
-    rearm_timer();
-    accept();
-  });
+ConnId RouterDaemon::accepted(tcp::socket sock, const std::string& address) {
+  ConnId id = mesh_->on_inbound(address, now_ms());
+  auto conn =
+      std::make_shared<ControlConnection>(std::move(sock), id, channel_config(false), *this);
+  conns_[id] = conn;
+  conn->start();
+  rearm_timer();
+  return id;
 }
 
 void RouterDaemon::rearm_timer() {
@@ -192,6 +162,7 @@ void RouterDaemon::send(ConnId id, Bytes message) {
 }
 
 void RouterDaemon::close(ConnId id) {
+  listener_->finished(id);
   auto cp = conn_peer_.find(id);
   if (cp != conn_peer_.end()) {
     PeerName p = cp->second;
@@ -240,6 +211,7 @@ void RouterDaemon::connection_handshaking(ConnId id) {
 }
 
 void RouterDaemon::connection_established(ConnId id, const PeerHello& remote) {
+  listener_->finished(id);
   mesh_->on_established(id, remote, now_ms());
   auto conn = conns_.find(id);
   if (mesh_->connection_of(remote.name) == id && conn != conns_.end()) {
@@ -261,6 +233,7 @@ void RouterDaemon::connection_message(ConnId id, ByteView message) {
 }
 
 void RouterDaemon::connection_closed(ConnId id, ChannelFailure failure, const std::string& why) {
+  listener_->finished(id);
   conns_.erase(id);
   mesh_->on_closed(id, failure, why, now_ms());
   auto cp = conn_peer_.find(id);
@@ -324,6 +297,7 @@ HttpResponse RouterDaemon::handle(const HttpRequest& req) {
             f.mac_table_full + f.ip_table_full);
     counter("weft_dataplane_device_write_drops_total",
             "Frames the capture device (TAP or pcap) would not take.", device_->write_drops());
+    m += listener_->metrics_text();
     m += ipam_->metrics_text();
     return {200, "text/plain; version=0.0.4", m};
   }

@@ -22,6 +22,7 @@
 #include "router/dataplane/dataplane_core.h"
 #include "router/mesh/mesh_core.h"
 #include "router/os/control_connection.h"
+#include "router/os/control_listener.h"
 #include "router/os/frame_device.h"
 #include "router/os/ipam_service.h"
 #include "router/os/tap_device.h"
@@ -78,7 +79,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
 
  private:
   int64_t now_ms() const;
-  void accept();
+  ConnId accepted(boost::asio::ip::tcp::socket sock, const std::string& address);
   void rearm_timer();
   ControlChannel::Config channel_config(bool initiator) const;
   HttpResponse handle(const HttpRequest& req);
@@ -100,7 +101,6 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
 
   RouterOptions opts_;
   boost::asio::io_context io_;
-  boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer timer_;
   boost::asio::signal_set signals_;
   std::chrono::steady_clock::time_point epoch_;
@@ -108,6 +108,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Dat
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<IpamService> ipam_;
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
+  std::unique_ptr<ControlListener> listener_;  // port 6783 (issue 10: admission limits)
   int64_t timer_at_ = -1;
   RouterInfo info_;
   TopologyRoutes routes_;
