@@ -89,7 +89,8 @@ std::string metrics_text(const MeshCore& mesh, const RouterInfo& info) {
     if (name != mesh.config().self.name && topo.reachable(name)) ++reachable;
   gauge("weft_peers", "Peers known to this router, itself excluded.", topo.size() - 1);
   gauge("weft_peers_reachable", "Peers reachable over established connections.", reachable);
-  gauge("weft_encryption_enabled", "1 when the mesh traffic is encrypted.", info.encryption ? 1 : 0);
+  gauge("weft_encryption_enabled", "1 when the mesh traffic is encrypted.",
+        info.encryption ? 1 : 0);
 
   std::map<std::string, int> by_state = {
       {"connecting", 0}, {"handshaking", 0}, {"established", 0}, {"retrying", 0}, {"failed", 0}};
@@ -100,9 +101,8 @@ std::string metrics_text(const MeshCore& mesh, const RouterInfo& info) {
   o << "# HELP weft_handshake_failures_total Failed control handshakes by reason.\n"
        "# TYPE weft_handshake_failures_total counter\n";
   for (size_t i = 1; i < m.handshake_failures.size(); ++i)
-    o << "weft_handshake_failures_total{reason=\""
-      << failure_name(static_cast<ChannelFailure>(i)) << "\"} " << m.handshake_failures[i]
-      << "\n";
+    o << "weft_handshake_failures_total{reason=\"" << failure_name(static_cast<ChannelFailure>(i))
+      << "\"} " << m.handshake_failures[i] << "\n";
 
   std::map<std::string, bool> channels;
   for (const auto& [c, n] : m.gossip_bytes_sent) channels[c] = true;
@@ -133,6 +133,13 @@ std::string metrics_text(const MeshCore& mesh, const RouterInfo& info) {
   counter("weft_self_connections_total", "Connections found to loop back to this router.",
           m.self_connections);
   counter("weft_peers_collected_total", "Unreachable peers forgotten.", m.peers_collected);
+  counter("weft_dials_started_total", "Outbound control connections started.", m.dials_started);
+  counter("weft_dials_abandoned_total",
+          "Outbound connections closed while connecting because their target was forgotten.",
+          m.dials_abandoned);
+  gauge("weft_dials_waiting",
+        "Dials due but held back by the bound on concurrent dials (max_concurrent_dials).",
+        m.dials_waiting);
   return o.str();
 }
 
