@@ -4,6 +4,8 @@
   spoof.py ip   IFACE SRC_IP DST_IP DST_MAC COUNT   ICMP echo requests with another's source IP
   spoof.py mac  IFACE SRC_MAC DST_IP DST_MAC MY_IP COUNT   ... with another's source MAC
   spoof.py arp  IFACE CLAIMED_IP VICTIM_IP VICTIM_MAC COUNT  ARP replies: CLAIMED_IP is at my MAC
+  spoof.py broadcast IFACE SECONDS   broadcast frames (ethertype 0x88b5, local experimental) as
+                                     fast as it goes, for SECONDS (capped at 10)
 
 Sends COUNT (capped at 100) frames on IFACE with an AF_PACKET socket; prints how many.
 """
@@ -52,6 +54,19 @@ def main():
         arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, my_mac, socket.inet_aton(claimed),
                           victim_mac, socket.inet_aton(victim_ip))
         frames = [victim_mac + my_mac + b"\x08\x06" + arp] * min(n, 100)
+    elif mode == "broadcast":
+        import time
+        frame = b"\xff" * 6 + my_mac + b"\x88\xb5" + b"weft-flood-test!" * 4
+        end, sent = time.monotonic() + min(float(sys.argv[3]), 10), 0
+        while time.monotonic() < end:
+            for _ in range(256):
+                try:
+                    s.send(frame)
+                    sent += 1
+                except OSError:
+                    pass
+        print(sent)
+        return
     else:
         raise SystemExit(__doc__)
     for f in frames:
