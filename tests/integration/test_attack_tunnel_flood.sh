@@ -11,6 +11,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../../scripts/lib/netns.sh"
 # shellcheck source=SCRIPTDIR/lib_weft.sh
 source "$here/lib_weft.sh"
+# shellcheck source=SCRIPTDIR/lib_attack.sh
+source "$here/lib_attack.sh"
 for c in tcpdump python3 iperf3; do command -v $c >/dev/null || fail "this test needs $c"; done
 flood="$here/tools/udp_flood.py"
 secs=${ATTACK_SECONDS:-3}
@@ -39,16 +41,8 @@ wait_for "tcpdump to listen" 10 grep -q "listening on" "$cap.log" || fail "no tc
 ip netns exec "$w1" ping -c 5 -i 0.2 -W1 -q 10.32.2.1 >/dev/null || fail "pings $w1 -> $w2 lost"
 wait_for "tcpdump to capture 5 datagrams" 10 weft_pid_gone "$cap_pid" || fail "tcpdump saw no datagrams"
 
-ip netns exec "$w2" iperf3 -s >"$HARNESS_DIR/iperf3-server.log" 2>&1 </dev/null &
-iperf3_listens() { ip netns exec "$w2" ss -Hltn sport = :5201 | grep -q .; }
-wait_for "iperf3 to listen in $w2" 10 iperf3_listens ||
-  fail "iperf3 server did not start"
-# throughput: Mbit/s of one iperf3 TCP stream w1 -> w2 over $secs seconds.
-throughput() {
-  local j
-  j=$(ip netns exec "$w1" iperf3 -c 10.32.2.1 -t "$secs" -J) || return 1
-  jq -r '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$j"
-}
+attack_iperf3_server "$w2"
+throughput() { attack_mbps "$w1" 10.32.2.1 "$secs"; }
 auth() { weft_metric h2 'weft_dataplane_dropped_total{reason="authentication"}'; }
 bad() {
   local m

@@ -10,6 +10,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../../scripts/lib/netns.sh"
 # shellcheck source=SCRIPTDIR/lib_weft.sh
 source "$here/lib_weft.sh"
+# shellcheck source=SCRIPTDIR/lib_attack.sh
+source "$here/lib_attack.sh"
 for c in nft iperf3 python3; do command -v $c >/dev/null || fail "this test needs $c"; done
 secs=3
 
@@ -24,15 +26,9 @@ weft_on h1 attach 10.32.1.1/12 "$w1" >/dev/null || fail "attach w1 failed"
 weft_on h2 attach 10.32.2.1/12 "$w2" >/dev/null || fail "attach w2 failed"
 weft_on h1 attach 10.32.1.3/12 "$w3" >/dev/null || fail "attach w3 failed"
 wait_for "w1 to reach w2" 10 ip netns exec "$w1" ping -c1 -W1 -q 10.32.2.1 || fail "w1 cannot ping w2"
-ip netns exec "$w2" iperf3 -s >"$HARNESS_DIR/iperf3.log" 2>&1 </dev/null &
-listens() { ip netns exec "$w2" ss -Hltn sport = :5201 | grep -q .; }
-wait_for "iperf3 in w2" 10 listens || fail "iperf3 server did not start"
-throughput() {
-  local j
-  j=$(ip netns exec "$w1" iperf3 -c 10.32.2.1 -t "$secs" -J) || return 1
-  jq -r '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$j"
-}
-flooded() { hexec h1 nft list counters table bridge weft | awk '/counter flood_/ { c = 1 } c && /packets/ { s += $2; c = 0 } END { print s + 0 }'; }
+attack_iperf3_server "$w2"
+throughput() { attack_mbps "$w1" 10.32.2.1 "$secs"; }
+flooded() { attack_guard_count h1 flood; }
 
 base=$(throughput) || fail "iperf3 failed without an attack"
 f0=$(flooded)

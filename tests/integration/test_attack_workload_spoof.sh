@@ -9,6 +9,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/../../scripts/lib/netns.sh"
 # shellcheck source=SCRIPTDIR/lib_weft.sh
 source "$here/lib_weft.sh"
+# shellcheck source=SCRIPTDIR/lib_attack.sh
+source "$here/lib_attack.sh"
 for c in nft tcpdump python3; do command -v $c >/dev/null || fail "this test needs $c"; done
 spoof="$here/tools/spoof.py"
 
@@ -31,7 +33,7 @@ for w in w2 w4; do
   # Victims know w1 (a neighbour entry that poisoning would overwrite).
   wait_for "$w to reach w1" 10 wx "$w" ping -c1 -W1 -q "${ip[w1]}" || fail "$w cannot ping w1"
 done
-spoofed() { hexec h1 nft list counters table bridge weft | awk '/counter spoof_/ { c = 1 } c && /packets/ { s += $2; c = 0 } END { print s + 0 }'; }
+spoofed() { attack_guard_count h1 spoof; }
 s0=$(spoofed)
 
 for w in w2 w4; do
