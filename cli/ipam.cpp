@@ -10,10 +10,11 @@ namespace weft::cli {
 
 namespace {
 
-void run_rmpeer(const Context& ctx, const std::string& peer) {
+void run_rmpeer(const Context& ctx, const std::string& peer, bool force) {
   nlohmann::json r;
   try {
-    r = post_json_or_refusal(ctx, "/ipam/rmpeer", {{"peer", peer}}, std::chrono::seconds(10));
+    r = post_json_or_refusal(ctx, "/ipam/rmpeer", {{"peer", peer}, {"force", force}},
+                             std::chrono::seconds(10));
   } catch (const RouterRefusal& e) {
     throw CliError("cannot remove " + peer + ": " + e.what() + ".");
   }
@@ -22,6 +23,8 @@ void run_rmpeer(const Context& ctx, const std::string& peer) {
     say(r.value("note", "peer " + peer + " owns no address space") + "; nothing to reclaim.");
     return;
   }
+  if (std::string note = r.value("note", ""); !note.empty())
+    warn("Warning (--force): " + note + ".");
   say("Reclaimed " + std::to_string(n) + " addresses from " + r.value("peer", peer) +
       " for this host; every peer learns it by gossip. `weft status ipam` shows the ring.");
 }
@@ -30,13 +33,17 @@ void run_rmpeer(const Context& ctx, const std::string& peer) {
 
 void add_ipam_commands(CLI::App& app, Context& ctx) {
   auto peer = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
       "rmpeer",
       "Give the IPAM address space of a peer that is gone for good (by name or nickname) to "
       "this host; refused while that peer is reachable");
   cmd->add_option("peer", *peer, "The peer's name (like ce:31:e0:06:45:1a) or nickname")
       ->required();
-  cmd->callback([&ctx, peer] { run_rmpeer(ctx, *peer); });
+  cmd->add_flag("--force", *force,
+                "Reclaim even if the peer was reachable within the last 10 minutes (a partition "
+                "or restart looks the same): its workloads' addresses may then be given out twice");
+  cmd->callback([&ctx, peer, force] { run_rmpeer(ctx, *peer, *force); });
 }
 
 }  // namespace weft::cli

@@ -53,6 +53,7 @@ struct LaunchOptions {
   std::string capture = "tap";
   std::string range;         // "": the stored range, else the default
   std::string ipalloc_init;  // "": the router's default
+  std::string cluster_name;  // salts the secret's stretching (router/crypto/cluster_key.h)
 };
 
 void validate(LaunchOptions& o) {
@@ -198,6 +199,7 @@ std::vector<std::string> router_args(const Context& ctx, const LaunchOptions& o,
   a.insert(a.end(), {"--port", std::to_string(o.port), "--http-addr", o.http_addr});
   if (o.no_encryption) a.push_back("--no-encryption");
   if (o.no_discovery) a.push_back("--no-discovery");
+  if (!o.cluster_name.empty()) a.insert(a.end(), {"--cluster-name", o.cluster_name});
   a.insert(a.end(), {"--capture", o.capture});
   a.insert(a.end(), {"--ipalloc-range", range});
   if (!o.ipalloc_init.empty()) a.insert(a.end(), {"--ipalloc-init", o.ipalloc_init});
@@ -331,7 +333,8 @@ void run_launch(const Context& ctx, LaunchOptions o) {
     if (o.password.password) {
       warn(
           "Note: a password on the command line is visible to other users (ps, shell "
-          "history); prefer --password-file or WEFT_PASSWORD.");
+          "history) while weft runs; prefer --password-file FILE (mode 0600) or the "
+          "WEFT_PASSWORD environment variable.");
     }
     explain_secret(ctx, ensure_secret(ctx.secret_file(), o.password), o);
   }
@@ -409,6 +412,11 @@ void add_launch_command(CLI::App& app, Context& ctx) {
   auto* noenc = cmd->add_flag("--no-encryption", o->no_encryption,
                               "Run without encryption or authentication (trusted networks only)");
   noenc->excludes(pw)->excludes(pwf);
+  cmd->add_option("--cluster-name", o->cluster_name,
+                  "Cluster name salting the stretching of the password, so that guesses against "
+                  "one cluster do not serve against another; the same on every host (also "
+                  "WEFT_CLUSTER_NAME). Default: none (the fixed salt of earlier clusters)")
+      ->envname("WEFT_CLUSTER_NAME");
   cmd->add_flag("--no-discovery", o->no_discovery,
                 "Connect only to the given peers, not to peers they tell us about");
   cmd->add_option("--capture", o->capture,

@@ -570,8 +570,14 @@ void IpamCore::on_neighbor_up(PeerName peer, int64_t now_ms) {
   (void)now_ms;
 }
 
-void IpamCore::on_gossip_tick(PeerName neighbor, int64_t) {
+void IpamCore::on_gossip_tick(PeerName neighbor, int64_t now_ms) {
+  note_reachable(view(), now_ms);
   if (!state_.ring.empty()) send(neighbor, DigestMsg{state_.ring.digest()}, true);
+}
+
+void IpamCore::note_reachable(const std::map<PeerName, PeerInfo>& v, int64_t now_ms) {
+  for (const auto& [name, info] : v)
+    if (info.reachable) last_reachable_ms_[name] = now_ms;
 }
 
 void IpamCore::handle_request(PeerName src, const RequestMsg& q, int64_t now_ms) {
@@ -772,8 +778,9 @@ std::string IpamCore::bootstrap_status() const {
 
 // --- rmpeer
 
-RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms) {
+RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms, bool force) {
   auto v = view();
+  note_reachable(v, now_ms);
   PeerName target = 0;
   if (auto n = parse_peer_name(peer)) {
     target = *n;
@@ -793,6 +800,23 @@ RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms) {
             "peer " + describe(target) +
                 " is still reachable; stop it first (`weft stop` there), then rmpeer it"};
   if (state_.ring.empty()) return {false, target, 0, "IPAM has no ring yet"};
+  std::string at_stake;
+  if (auto seen = last_reachable_ms_.find(target);
+      seen != last_reachable_ms_.end() && now_ms - seen->second < cfg_.rmpeer_grace_ms) {
+    uint64_t owned = 0;
+    for (const auto& r : state_.ring.owned_by(target)) owned += r.size();
+    std::string ago = std::to_string((now_ms - seen->second) / 1000) + " s ago";
+    if (!force)
+      return {false, target, 0,
+              "peer " + describe(target) + " was reachable " + ago +
+                  ": it may be partitioned or restarting, not gone. If it is gone for good, "
+                  "`weft rmpeer --force " +
+                  peer + "` takes its " + std::to_string(owned) +
+                  " addresses; if it comes back, its workloads' addresses can be given out twice"};
+    at_stake = "peer " + describe(target) + " was reachable " + ago + ": if it comes back, the " +
+               std::to_string(owned) +
+               " addresses taken over may be given out while its workloads still hold them";
+  }
   Ring before = state_.ring;
   uint64_t n = state_.ring.take_over(cfg_.self, target);
   if (n == 0) return {true, target, 0, "peer " + describe(target) + " owns no address space"};
@@ -806,7 +830,8 @@ RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms) {
   broadcast(RingMsg{state_.ring});
   publish_at_ = -1;
   serve_pending(now_ms);
-  return {true, target, n, ""};
+  if (!at_stake.empty()) log(Severity::kWarn, "rmpeer --force: " + at_stake);
+  return {true, target, n, at_stake};
 }
 
 // --- timers

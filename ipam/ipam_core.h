@@ -84,6 +84,10 @@ struct IpamConfig {
   int64_t request_timeout_ms = 3000;
   int64_t wait_timeout_ms = 20000;  // how long an allocation may wait for space or a ring
   uint64_t low_water = 8;  // fewer free addresses than this after an allocation: ask for more
+  // rmpeer refuses (without force) a peer this host saw reachable less than this long ago: a
+  // partition or a restart looks like a dead host for a while, and reclaiming a live host's
+  // space hands its workloads' addresses out twice (issue 10: rmpeer after a 6 s partition).
+  int64_t rmpeer_grace_ms = 10 * 60 * 1000;
 };
 
 enum class AllocError { kNone, kFull, kInUse, kOutOfRange, kTimeout, kStore, kUnreachable };
@@ -137,8 +141,10 @@ class IpamCore : public GossipChannel {
   std::vector<uint32_t> lookup(const std::string& holder) const {
     return state_.allocations.of(holder);
   }
-  // Takes over the space of `peer` (a name or a nickname), which must be unreachable.
-  RmpeerResult rmpeer(const std::string& peer, int64_t now_ms);
+  // Takes over the space of `peer` (a name or a nickname), which must be unreachable, and (unless
+  // `force`) not seen reachable for config().rmpeer_grace_ms. With `force` inside the grace
+  // period it goes ahead and the message says what is at stake.
+  RmpeerResult rmpeer(const std::string& peer, int64_t now_ms, bool force = false);
 
   int64_t next_deadline() const;
   void on_timer(int64_t now_ms);
@@ -241,7 +247,9 @@ class IpamCore : public GossipChannel {
   int64_t space_retry_at_ = -1;
   int64_t save_at_ = -1;
   std::vector<std::string> conflicts_;
-  std::map<PeerName, std::string> nicknames_;  // remembered after peers leave the view
+  std::map<PeerName, std::string> nicknames_;      // remembered after peers leave the view
+  std::map<PeerName, int64_t> last_reachable_ms_;  // when each peer was last seen reachable
+  void note_reachable(const std::map<PeerName, PeerInfo>& v, int64_t now_ms);
 };
 
 }  // namespace weft::ipam

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> peers;
   std::string capture = "tap", bridge = "weft";
   int mtu = 0;
-  std::string ipalloc_range = kDefaultOverlayRange, ipalloc_init;
+  std::string ipalloc_range = kDefaultOverlayRange, ipalloc_init, cluster_name;
   app.add_option("--capture", capture, "Capture backend: tap (fast) or pcap (reference)")
       ->check(CLI::IsMember({"tap", "pcap"}))
       ->capture_default_str();
@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-encryption", no_encryption, "Run without encryption (not recommended)");
   app.add_flag("--no-discovery", no_discovery, "Connect only to the given targets");
+  app.add_option("--cluster-name", cluster_name,
+                 "Salts the stretching of the cluster secret; the same on every host "
+                 "(default: none, the fixed salt)");
   app.add_flag("--debug", debug, "Verbose logging");
   app.add_option("peers", peers, "Peers to connect to (host[:port])");
   CLI11_PARSE(app, argc, argv);
@@ -101,7 +104,7 @@ int main(int argc, char** argv) {
       if (!secret || secret->empty())
         throw std::runtime_error("no cluster secret in " + datadir +
                                  "/secret; start the router with `weft launch`, which creates it");
-      o.psk = derive_cluster_key(*secret);
+      o.psk = derive_cluster_key(*secret, cluster_name);
     }
     RouterDaemon daemon(std::move(o));
     daemon.run();

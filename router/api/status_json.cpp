@@ -133,6 +133,13 @@ std::string metrics_text(const MeshCore& mesh, const RouterInfo& info) {
   counter("weft_self_connections_total", "Connections found to loop back to this router.",
           m.self_connections);
   counter("weft_peers_collected_total", "Unreachable peers forgotten.", m.peers_collected);
+  counter("weft_dials_started_total", "Outbound control connections started.", m.dials_started);
+  counter("weft_dials_abandoned_total",
+          "Outbound connections closed while connecting because their target was forgotten.",
+          m.dials_abandoned);
+  gauge("weft_dials_waiting",
+        "Dials due but held back by the bound on concurrent dials (max_concurrent_dials).",
+        m.dials_waiting);
   return o.str();
 }
 

@@ -65,12 +65,21 @@ DataSession::DataSession(DataCipher cipher, const noise::Key& send_key, const no
   current_.key = recv_key;
   current_.aead.set_key(recv_key);
   current_.valid = true;
+  if (cipher_ == DataCipher::kNone) return;
+  noise::Key k = recv_key;
+  for (noise::Key& a : ahead_) {
+    ratchet(k);
+    a = k;
+    ++recv_derivations_;
+  }
+  noise::wipe(k);
 }
 
 DataSession::~DataSession() {
   noise::wipe(send_key_);
   noise::wipe(current_.key);
   noise::wipe(previous_.key);
+  for (noise::Key& a : ahead_) noise::wipe(a);
 }
 
 void DataSession::ratchet(noise::Key& k) {
@@ -113,6 +122,31 @@ void DataSession::seal(ByteView plaintext, Bytes& out, int64_t now_ms) {
   ++send_counter_;
 }
 
+void DataSession::advance(uint8_t ahead, int64_t now_ms) {
+  // The current key becomes the previous one (with its window); the trial context, keyed with
+  // the new epoch's key, becomes the current one.
+  std::swap(previous_, current_);
+  previous_.retire_at_ms = now_ms + limits_.keep_old_key_ms;
+  noise::wipe(current_.key);
+  current_.key = ahead_[ahead - 1];
+  std::swap(current_.aead, trial_);
+  trial_.wipe();
+  trial_ahead_ = 0;
+  current_.epoch = static_cast<uint8_t>(previous_.epoch + ahead);
+  current_.window.reset();
+  current_.valid = true;
+  // Keys of the epochs after the new one: shift what is known, derive only the missing tail.
+  for (size_t i = 0; i < ahead_.size(); ++i) {
+    if (i + ahead < ahead_.size()) {
+      ahead_[i] = ahead_[i + ahead];
+    } else {
+      ahead_[i] = i == 0 ? current_.key : ahead_[i - 1];
+      ratchet(ahead_[i]);
+      ++recv_derivations_;
+    }
+  }
+}
+
 DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64_t now_ms) {
   plain.clear();  // a refused datagram leaves nothing behind
   auto h = parse_datagram_header(datagram);
@@ -132,20 +166,19 @@ DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64
     previous_.valid = false;
   }
   RecvKey* rk = nullptr;
-  noise::Key next{};
-  bool advancing = false;
+  uint8_t ahead = 0;
   if (h->epoch == current_.epoch) {
     rk = &current_;
   } else if (previous_.valid && h->epoch == previous_.epoch) {
     rk = &previous_;
-  } else if (uint8_t ahead = static_cast<uint8_t>(h->epoch - current_.epoch);
+  } else if (ahead = static_cast<uint8_t>(h->epoch - current_.epoch);
              ahead >= 1 && ahead <= kMaxEpochsAhead) {
-    // The sender moved on (by several epochs if an outage swallowed whole epochs): derive its
-    // key, but commit only if the datagram opens under it.
-    next = current_.key;
-    for (uint8_t i = 0; i < ahead; ++i) ratchet(next);
-    trial_.set_key(next);
-    advancing = true;
+    // The sender moved on (by several epochs if an outage swallowed whole epochs): its key is
+    // already derived; commit to it only if the datagram opens under it.
+    if (trial_ahead_ != ahead) {
+      trial_.set_key(ahead_[ahead - 1]);
+      trial_ahead_ = ahead;
+    }
   } else {
     return OpenResult::kUnknownEpoch;
   }
@@ -154,24 +187,11 @@ DataSession::OpenResult DataSession::open(ByteView datagram, Bytes& plain, int64
   ByteView ct = datagram.subspan(kDataHeaderLen);
   plain.resize(ct.size() - kDataTagLen);
   if (!(rk ? rk->aead : trial_).open(h->counter, ad, ct, plain.data())) {
-    noise::wipe(next);
-    if (advancing) trial_.wipe();
     plain.clear();
     return OpenResult::kAuthFailed;
   }
-  if (advancing) {
-    // The current key becomes the previous one (with its window); the trial context, keyed
-    // with the new epoch's key, becomes the current one.
-    std::swap(previous_, current_);
-    previous_.retire_at_ms = now_ms + limits_.keep_old_key_ms;
-    noise::wipe(current_.key);
-    current_.key = next;
-    std::swap(current_.aead, trial_);
-    trial_.wipe();
-    current_.epoch = h->epoch;
-    current_.window.reset();
-    current_.valid = true;
-    noise::wipe(next);
+  if (!rk) {
+    advance(ahead, now_ms);
     rk = &current_;
   }
   if (!rk->window.update(h->counter)) {

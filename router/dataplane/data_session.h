@@ -13,6 +13,17 @@
 // kMaxEpochsAhead at once) and keeps the previous key a little longer for datagrams still in
 // flight, then erases it. No round trip, no lost traffic,
 // and a key leaked today cannot decrypt yesterday's epochs.
+//
+// Work before authentication is small and constant (issue 10: a datagram with a real receiver id
+// and a forged epoch byte used to cost up to 32 HKDF ratchet steps, and 8,000 of them a second
+// stopped the tunnel). The receiver derives the keys of the next kMaxEpochsAhead epochs once, when
+// it gets (or moves to) an epoch, and keeps them; a datagram claiming a later epoch costs at most
+// one AEAD keying (skipped when the same epoch is tried again) and one AEAD open, whatever epoch it
+// claims. Derivation happens only after a datagram authenticated. Keeping future keys costs no
+// forward secrecy: each is a function of the current key anyway. Past kMaxEpochsAhead (an hour of
+// UDP outage at the default epochs) the receiver does not follow; the data session is keyed anew
+// by the next control handshake (the authenticated path), as after any reconnect.
+#include <array>
 #include <cstdint>
 #include <optional>
 
@@ -79,6 +90,10 @@ class DataSession {
   DataCipher cipher() const { return cipher_; }
   uint8_t send_epoch() const { return send_epoch_; }
   uint64_t sent_in_epoch() const { return send_counter_; }
+  // How many receive-direction key derivations (HKDF ratchet steps) this session has run: the
+  // kMaxEpochsAhead at construction, then one per epoch the receiver moved on by after an
+  // authenticated datagram, and none for a datagram that did not authenticate. For tests.
+  uint64_t recv_derivations() const { return recv_derivations_; }
 
  private:
   struct RecvKey {
@@ -91,6 +106,8 @@ class DataSession {
     int64_t retire_at_ms = 0;  // for the previous key
   };
   void ratchet(noise::Key& k);
+  // Moves the receiver `ahead` epochs on, after a datagram authenticated under trial_.
+  void advance(uint8_t ahead, int64_t now_ms);
 
   DataCipher cipher_;
   DataSessionLimits limits_;
@@ -101,7 +118,11 @@ class DataSession {
   uint64_t send_counter_ = 0;
   int64_t send_epoch_started_ms_;
   RecvKey current_, previous_;
-  DataAead trial_;  // keyed with a later epoch's key while a datagram is tried under it
+  // ahead_[i] is the key of epoch current_.epoch + 1 + i, derived once (see the file comment).
+  std::array<noise::Key, kMaxEpochsAhead> ahead_{};
+  uint64_t recv_derivations_ = 0;
+  DataAead trial_;  // keyed with ahead_[trial_ahead_ - 1] when trial_ahead_ > 0
+  uint8_t trial_ahead_ = 0;
 };
 
 }  // namespace weft

@@ -264,14 +264,18 @@ void MeshCore::forget_conn(ConnId id, ChannelFailure failure, const std::string&
     // A refused peer keeps retrying; log it once per source host and quarter hour, count always.
     std::string host = host_of(c.address);
     auto last = inbound_failure_logged_.find(host);
+    std::optional<uint64_t> suppressed;
     if (!c.outbound &&
-        (last == inbound_failure_logged_.end() || now_ms - last->second >= kRelogAfterMs)) {
+        (last == inbound_failure_logged_.end() || now_ms - last->second >= kRelogAfterMs) &&
+        (suppressed = inbound_failure_log_.admit(now_ms))) {
+      if (inbound_failure_logged_.size() >= kMaxLoggedHosts) inbound_failure_logged_.clear();
       inbound_failure_logged_[host] = now_ms;
       log(LogLevel::kWarn, (failure == ChannelFailure::kAuthentication
                                 ? "peer at " + c.address +
                                       ": authentication failed, do both hosts use the same secret?"
                                 : "connection from " + c.address + " refused: " + detail) +
-                               " (repeats from this host are counted in /metrics, not logged)");
+                               " (repeats from this host are counted in /metrics, not logged)" +
+                               LogLimiter::suffix(*suppressed));
     }
   }
   bool was_established = c.state == ConnState::kEstablished;
@@ -504,6 +508,10 @@ void MeshCore::discover(int64_t now_ms) {
 
 void MeshCore::dial_due(int64_t now_ms) {
   next_dial_ms_ = kNoDeadline;
+  size_t in_flight = 0;
+  for (const auto& [id, c] : conns_)
+    if (c.outbound && c.state != ConnState::kEstablished) ++in_flight;
+  metrics_.dials_waiting = 0;
   for (auto& [addr, a] : attempts_) {
     if (a.is_self || a.conn != 0) continue;
     if (a.peer && by_peer_.count(*a.peer)) continue;  // already connected the other way
@@ -512,6 +520,15 @@ void MeshCore::dial_due(int64_t now_ms) {
       next_dial_ms_ = std::min(next_dial_ms_, a.next_try_ms);
       continue;
     }
+    if (in_flight >= cfg_.max_concurrent_dials) {
+      // Due, but the bound is reached: try again at the next tick (a slot frees when a dial
+      // succeeds, fails or times out).
+      ++metrics_.dials_waiting;
+      next_dial_ms_ = std::min(next_dial_ms_, now_ms + cfg_.tick_ms);
+      continue;
+    }
+    ++in_flight;
+    ++metrics_.dials_started;
     ConnId id = next_id_++;
     Conn c;
     c.address = addr;
@@ -606,8 +623,21 @@ std::vector<std::string> MeshCore::connect(const std::vector<std::string>& peers
     if (a.empty()) throw std::invalid_argument("malformed peer address '" + p + "'");
     norm.push_back(a);
   }
-  if (replace)
-    for (auto& [addr, a] : attempts_) a.target = false;
+  if (replace) {
+    for (auto it = attempts_.begin(); it != attempts_.end();) {
+      Attempt& a = it->second;
+      bool was_target = a.target;
+      a.target = false;
+      if (was_target && std::find(norm.begin(), norm.end(), it->first) == norm.end()) {
+        abandon_dial(a);  // a replaced target: as if forgotten
+        if (a.conn == 0) {
+          it = attempts_.erase(it);
+          continue;
+        }
+      }
+      ++it;
+    }
+  }
   for (const auto& a : norm) {
     auto [it, inserted] = attempts_.try_emplace(a);
     it->second.target = true;
@@ -628,7 +658,9 @@ std::vector<std::string> MeshCore::forget(const std::vector<std::string>& peers,
     std::string a = normalize_address(p, cfg_.default_port);
     auto it = attempts_.find(a);
     if (it == attempts_.end() || !it->second.target) continue;
-    // Forgetting a target stops retries; an established connection stays (Weave does the same).
+    // Forgetting a target stops retries and a dial in progress; an established connection
+    // stays (Weave does the same).
+    abandon_dial(it->second);
     if (it->second.conn == 0)
       attempts_.erase(it);
     else
@@ -636,6 +668,17 @@ std::vector<std::string> MeshCore::forget(const std::vector<std::string>& peers,
   }
   notify_targets();
   return targets();
+}
+
+void MeshCore::abandon_dial(Attempt& a) {
+  if (a.conn == 0) return;
+  auto c = conns_.find(a.conn);
+  if (c != conns_.end() && c->second.state == ConnState::kEstablished) return;
+  ConnId id = a.conn;
+  a.conn = 0;
+  ++metrics_.dials_abandoned;
+  if (c != conns_.end()) conns_.erase(c);
+  io_.close(id);
 }
 
 std::optional<ConnId> MeshCore::connection_of(PeerName p) const {

@@ -17,6 +17,7 @@
 
 #include "common/log_level.h"
 #include "gossip/gossip_channel.h"
+#include "common/log_limiter.h"
 #include "router/crypto/control_channel.h"
 #include "router/mesh/mesh_metrics.h"
 #include "router/mesh/topology.h"
@@ -49,6 +50,11 @@ struct MeshConfig {
   int64_t heartbeat_interval_ms = 2000;
   int64_t dead_after_ms = 7000;  // < 10 s, as promised to users
   int64_t handshake_timeout_ms = 8000;
+  // Outbound connections in progress (connecting or handshaking) at once. Each holds a socket
+  // until it succeeds or handshake_timeout_ms passes (then it is closed, not left to the
+  // kernel's SYN retries): 3,000 unreachable targets cost at most this many descriptors, and are
+  // dialed in waves (issue 10: 17,264 descriptors).
+  size_t max_concurrent_dials = 64;
   int64_t gossip_interval_ms = 2000;
   int64_t route_delay_ms = 50;
   // Our own connection changes are batched this long before they are broadcast, so a burst (a
@@ -157,6 +163,8 @@ class MeshCore : public GossipSender, public Membership {
   void attempt_failed(Attempt& a, const std::string& address, ChannelFailure failure,
                       const std::string& detail, int64_t now_ms);
   void dial_due(int64_t now_ms);
+  // Closes the attempt's connection if it is still connecting or handshaking (forget, replace).
+  void abandon_dial(Attempt& a);
   void discover(int64_t now_ms);
   void after_topology_change(int64_t now_ms);
   void own_record_changed(int64_t now_ms);
@@ -189,6 +197,10 @@ class MeshCore : public GossipSender, public Membership {
   PeerRecord published_;  // our record as last broadcast: the base of the next delta
   static constexpr int64_t kRelogAfterMs = 15 * 60 * 1000;
   std::unordered_map<std::string, int64_t> inbound_failure_logged_;  // host -> when last logged
+  // Many source hosts failing at once (an attacker's addresses) share this budget, and the map
+  // above is emptied past kMaxLoggedHosts instead of growing with every address.
+  static constexpr size_t kMaxLoggedHosts = 4096;
+  LogLimiter inbound_failure_log_;
   std::mt19937_64 rng_;
   MeshMetrics metrics_;
   FrameSink frame_sink_;

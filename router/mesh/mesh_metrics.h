@@ -21,6 +21,9 @@ struct MeshMetrics {
   uint64_t self_connections = 0;
   uint64_t route_recomputations = 0;
   uint64_t peers_collected = 0;
+  uint64_t dials_started = 0;
+  uint64_t dials_abandoned = 0;  // closed while connecting because the target was forgotten
+  uint64_t dials_waiting = 0;    // gauge: due, but held back by max_concurrent_dials
 };
 
 }  // namespace weft

@@ -28,9 +28,11 @@ std::shared_ptr<ControlConnection> ControlConnection::dial(asio::io_context& io,
     port = address.substr(c + 1);
   }
   auto resolver = std::make_shared<tcp::resolver>(io);
+  conn->resolver_ = resolver;
   resolver->async_resolve(
       host, port,
       [conn, resolver](const boost::system::error_code& ec, tcp::resolver::results_type r) {
+        conn->resolver_.reset();
         if (conn->done_) return;
         if (ec) return conn->fail(ChannelFailure::kNone, "cannot resolve: " + ec.message());
         asio::async_connect(conn->socket_, r,
@@ -44,6 +46,7 @@ std::shared_ptr<ControlConnection> ControlConnection::dial(asio::io_context& io,
 }
 
 void ControlConnection::start() {
+  connected_ = true;
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
   socket_.set_option(asio::socket_base::keep_alive(true), ec);
@@ -75,6 +78,7 @@ void ControlConnection::after_input() {
   if (channel_.failed()) return fail(channel_.failure(), channel_.failure_detail());
   if (channel_.established() && !established_reported_) {
     established_reported_ = true;
+    buf_.resize(kEstablishedReadBytes);  // read() is not pending here: resizing is safe
     events_.connection_established(id_, *channel_.remote());
   }
   while (!done_ && !closing_) {
@@ -136,6 +140,12 @@ void ControlConnection::close() {
   if (closing_) return;
   closing_ = true;
   done_ = true;
+  if (!connected_) {
+    if (resolver_) resolver_->cancel();
+    boost::system::error_code ec;
+    socket_.close(ec);  // the pending connect completes with operation_aborted
+    return;
+  }
   flush();
 }
 

@@ -35,7 +35,8 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
                                                  ControlChannel::Config cfg, Events& events);
   void start();
   void send(Bytes message);
-  // Flushes what is queued, then closes; reports nothing more.
+  // Flushes what is queued, then closes; reports nothing more. A dial still resolving or
+  // connecting is cancelled and its socket closed at once (not left to the kernel's SYN retries).
   void close();
   const ControlChannel& channel() const { return channel_; }
 
@@ -54,7 +55,12 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   bool closing_ = false;  // close requested: no more events
   bool done_ = false;     // reported or closed
   bool established_reported_ = false;
-  std::array<uint8_t, 65536> buf_{};
+  bool connected_ = false;  // start() ran: the socket is connected
+  std::shared_ptr<boost::asio::ip::tcp::resolver> resolver_;  // while an outbound dial resolves
+  // Reads go through a small buffer until the peer has authenticated, then a 64 KiB one (issue
+  // 10: 64 KiB per unauthenticated connection let idle connections cost 300 MB).
+  static constexpr size_t kHandshakeReadBytes = 2048, kEstablishedReadBytes = 65536;
+  Bytes buf_ = Bytes(kHandshakeReadBytes);
 };
 
 }  // namespace weft

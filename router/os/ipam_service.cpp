@@ -223,13 +223,16 @@ void IpamService::handle(const HttpRequest& req, HttpResponder respond) {
   if (p == "/ipam/status" && req.method == "GET") return respond(json_response(200, status_json()));
   if (p == "/ipam/rmpeer" && req.method == "POST") {
     std::string peer;
+    bool force = false;
     try {
-      peer = json::parse(req.body).at("peer").get<std::string>();
+      json body = json::parse(req.body);
+      peer = body.at("peer").get<std::string>();
+      force = body.value("force", false);
     } catch (const std::exception& e) {
       return respond(
           error_response(400, std::string("expected {\"peer\": \"NAME\"}: ") + e.what()));
     }
-    ipam::RmpeerResult r = core_->rmpeer(peer, now_());
+    ipam::RmpeerResult r = core_->rmpeer(peer, now_(), force);
     if (!r.ok) return respond(error_response(409, r.message));
     if (on_rmpeer_) on_rmpeer_(r.peer);
     return respond(json_response(

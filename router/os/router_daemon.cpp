@@ -9,7 +9,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <boost/asio/ip/v6_only.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -24,7 +23,6 @@ using asio::ip::tcp;
 
 RouterDaemon::RouterDaemon(RouterOptions opts)
     : opts_(std::move(opts)),
-      acceptor_(io_),
       timer_(io_),
       signals_(io_, SIGTERM, SIGINT),
       epoch_(std::chrono::steady_clock::now()) {
@@ -52,6 +50,11 @@ RouterDaemon::RouterDaemon(RouterOptions opts)
   dp_ = std::make_unique<DataplaneCore>(opts_.self.name, opts_.self.port, *mesh_, routes_, *dp_io_,
                                         dp_seed, opts_.encryption);
   mesh_->register_channel(std::string(DataplaneCore::kChannel), dp_.get());
+  listener_ = std::make_unique<ControlListener>(
+      io_, [this] { return now_ms(); },
+      [this](tcp::socket sock, const std::string& address) {
+        return accepted(std::move(sock), address);
+      });
   mesh_->set_frame_sink([this](PeerName from, ByteView batch, int64_t now) {
     dp_->on_fallback(from, batch, now);
     dp_io_->flush_device();
@@ -92,21 +95,7 @@ std::vector<std::string> RouterDaemon::load_targets() const {
 }
 
 void RouterDaemon::run() {
-  tcp::endpoint ep(tcp::v6(), opts_.self.port);
-  boost::system::error_code ec;
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::v6_only(false), ec);
-  if (ec) {  // no IPv6 in this namespace: IPv4 only
-    acceptor_ = tcp::acceptor(io_);
-    ep = tcp::endpoint(tcp::v4(), opts_.self.port);
-    acceptor_.open(ep.protocol());
-  }
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
-  acceptor_.bind(ep, ec);
-  if (ec)
-    throw std::runtime_error("cannot listen on TCP port " + std::to_string(opts_.self.port) + ": " +
-                             ec.message() + " (is another weft router running? use --port)");
-  acceptor_.listen();
+  listener_->listen(opts_.self.port);
 
   ipam::IpamConfig ic;
   ic.self = opts_.self.name;
@@ -141,7 +130,7 @@ void RouterDaemon::run() {
         "forgeable on the network");
   mesh_->start(targets, now_ms());
   targets_changed(mesh_->targets());
-  accept();
+  listener_->start();
   signals_.async_wait([this](const boost::system::error_code&, int sig) {
     spdlog::info("received signal {}, shutting down", sig);
     io_.stop();
@@ -151,33 +140,14 @@ void RouterDaemon::run() {
   spdlog::info("weft router stopped");
 }
 
-void RouterDaemon::accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket sock) {
-    if (ec) {
-      if (ec != asio::error::operation_aborted) {
-        spdlog::warn("accept failed: {}", ec.message());
-        accept();
-      }
-      return;
-    }
-    boost::system::error_code e2;
-    auto rep = sock.remote_endpoint(e2);
-    std::string addr;
-    if (!e2) {
-      auto a = rep.address();
-      if (a.is_v6() && a.to_v6().is_v4_mapped())
-        a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-      addr = a.is_v6() ? "[" + a.to_string() + "]:" + std::to_string(rep.port())
-                       : a.to_string() + ":" + std::to_string(rep.port());
-    }
-    ConnId id = mesh_->on_inbound(addr, now_ms());
-    auto conn =
-        std::make_shared<ControlConnection>(std::move(sock), id, channel_config(false), *this);
-    conns_[id] = conn;
-    conn->start();
-    rearm_timer();
-    accept();
-  });
+ConnId RouterDaemon::accepted(tcp::socket sock, const std::string& address) {
+  ConnId id = mesh_->on_inbound(address, now_ms());
+  auto conn =
+      std::make_shared<ControlConnection>(std::move(sock), id, channel_config(false), *this);
+  conns_[id] = conn;
+  conn->start();
+  rearm_timer();
+  return id;
 }
 
 void RouterDaemon::rearm_timer() {
@@ -207,6 +177,7 @@ void RouterDaemon::send(ConnId id, Bytes message) {
 }
 
 void RouterDaemon::close(ConnId id) {
+  listener_->finished(id);
   // Closed by the mesh (dead, duplicate...): the data session goes with it unless another
   // connection to the peer is current.
   if (auto p = keying_.peer_of(id)) {
@@ -251,6 +222,7 @@ void RouterDaemon::connection_handshaking(ConnId id) {
 }
 
 void RouterDaemon::connection_established(ConnId id, const PeerHello& remote) {
+  listener_->finished(id);
   mesh_->on_established(id, remote, now_ms());
   auto conn = conns_.find(id);
   if (conn != conns_.end() &&
@@ -272,6 +244,7 @@ void RouterDaemon::connection_message(ConnId id, ByteView message) {
 }
 
 void RouterDaemon::connection_closed(ConnId id, ChannelFailure failure, const std::string& why) {
+  listener_->finished(id);
   conns_.erase(id);
   mesh_->on_closed(id, failure, why, now_ms());
   if (auto p = keying_.peer_of(id)) {
@@ -306,6 +279,7 @@ void RouterDaemon::start_api() {
   };
   add_mesh_routes(*this, std::move(mr));
   add_metrics([this] { return dataplane_metrics_text(*dp_, dataplane_info()); });
+  add_metrics([this] { return listener_->metrics_text(); });
   add_route({"GET", "/metrics", ApiAccess::kRead, [this](const HttpRequest&, HttpResponder r) {
                std::string m;
                for (const auto& f : metrics_) m += f();

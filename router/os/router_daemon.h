@@ -28,6 +28,7 @@
 #include "router/mesh/mesh_core.h"
 #include "router/os/control_connection.h"
 #include "router/os/dataplane_io.h"
+#include "router/os/control_listener.h"
 #include "router/os/ipam_service.h"
 #include "router/os/state_service.h"
 
@@ -83,7 +84,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Mod
 
  private:
   int64_t now_ms() const;
-  void accept();
+  ConnId accepted(boost::asio::ip::tcp::socket sock, const std::string& address);
   void rearm_timer();
   ControlChannel::Config channel_config(bool initiator) const;
   std::vector<std::string> load_targets() const;
@@ -103,7 +104,6 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Mod
 
   RouterOptions opts_;
   boost::asio::io_context io_;
-  boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer timer_;
   boost::asio::signal_set signals_;
   std::chrono::steady_clock::time_point epoch_;
@@ -114,6 +114,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Mod
   std::unique_ptr<IpamService> ipam_;
   std::unique_ptr<StateService> state_;
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
+  std::unique_ptr<ControlListener> listener_;  // port 6783 (issue 10: admission limits)
   int64_t timer_at_ = -1;
   RouterInfo info_;
   TopologyRoutes routes_;

@@ -132,8 +132,13 @@ grep -q "still reachable" <<<"$out" || fail "rmpeer of a live peer says: $out"
 h1_before=$(ipam_json h1 | jq '.owners[] | select(.self) | .addresses')
 weft_on h3 stop >/dev/null || fail "weft stop on h3 failed"
 wait_for "h1 to see h3 gone" 20 weft_not_reachable h1 h3 || fail "h1 still reaches h3"
-out=$(weft_on h1 rmpeer h3) || fail "rmpeer h3 failed: $out"
+# Just gone looks like a partition: refused without --force (issue 10), which then warns.
+out=$(weft_on h1 rmpeer h3 2>&1) && fail "rmpeer of a peer seen seconds ago succeeded: $out"
+grep -q "was reachable .* --force" <<<"$out" || fail "rmpeer within the grace period says: $out"
+out=$(weft_on h1 rmpeer --force h3 2>"$HARNESS_DIR/rmpeer.err") || fail "rmpeer --force h3 failed: $out"
 [[ $out == "Reclaimed "*" addresses from $h3_name"* ]] || fail "rmpeer says: $out"
+grep -q "given out while its workloads still hold them" "$HARNESS_DIR/rmpeer.err" ||
+  fail "rmpeer --force did not warn: $(cat "$HARNESS_DIR/rmpeer.err")"
 h1_after=$(ipam_json h1 | jq '.owners[] | select(.self) | .addresses')
 ((h1_after > h1_before)) || fail "h1's space did not grow ($h1_before -> $h1_after)"
 gone() { ! ipam_json "$1" | jq -e --arg n "$h3_name" '.owners[] | select(.name == $n)' >/dev/null; }

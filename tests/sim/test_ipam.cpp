@@ -342,8 +342,15 @@ TEST_CASE("ipam: claims, remote claims, and rmpeer only for unreachable peers") 
   CHECK(no.message.find("still reachable") != std::string::npos);
   c.crash(1);
   REQUIRE(c.run_until([&] { return !c.net.core(0).topology().reachable(c.net.name(1)); }, 20'000));
-  RmpeerResult yes = c.ipam[0]->rmpeer(name1, c.net.now());
+  // Just gone: inside the grace period only --force reclaims, saying what is at stake.
+  RmpeerResult early = c.ipam[0]->rmpeer(name1, c.net.now());
+  CHECK(!early.ok);
+  CHECK(early.message.find("was reachable") != std::string::npos);
+  CHECK(early.message.find("--force") != std::string::npos);
+  CHECK(!c.ipam[0]->ring().owned_by(c.net.name(1)).empty());  // refused: nothing moved
+  RmpeerResult yes = c.ipam[0]->rmpeer(name1, c.net.now(), /*force=*/true);
   CHECK(yes.ok);
+  CHECK(yes.message.find("given out while its workloads still hold them") != std::string::npos);
   CHECK(yes.addresses > 100);
   c.removed.insert(1);
   REQUIRE(c.run_until([&] { return c.rings_agree(); }, 10'000));
@@ -548,7 +555,8 @@ void random_scenario(int n, uint64_t seed) {
           int by = live[rng() % live.size()];
           REQUIRE(c.run_until([&] { return !c.net.core(by).topology().reachable(c.net.name(p)); },
                               30'000));
-          RmpeerResult r = c.ipam[by]->rmpeer(format_peer_name(c.net.name(p)), c.net.now());
+          RmpeerResult r =
+              c.ipam[by]->rmpeer(format_peer_name(c.net.name(p)), c.net.now(), /*force=*/true);
           CHECK(r.ok);
           c.remove(p);
         }

@@ -438,6 +438,46 @@ TEST_CASE("a receiver catches up over skipped epochs, within a bound") {
   open_ok(p.b, seal(p.a, pt), pt);
 }
 
+TEST_CASE("a forged epoch costs no key derivation, a real epoch jump derives only what it skips") {
+  // Issue 10: with a real receiver id and an epoch byte up to kMaxEpochsAhead ahead, a datagram
+  // used to cost one HKDF step per epoch before it was authenticated.
+  for (DataCipher c : ciphers()) {
+    CAPTURE(name_of(c));
+    DataSessionLimits l;
+    l.rekey_after_packets = 1;
+    Pair p(c, l);
+    Bytes pt = payload(40);
+    const uint64_t base = p.b.recv_derivations();
+    CHECK(base == weft::kMaxEpochsAhead);  // derived once, at the start
+    Bytes genuine = seal(p.a, pt);
+    std::mt19937 rng(7);
+    for (int i = 0; i < 2000; ++i) {
+      Bytes forged = genuine;
+      forged[1] = static_cast<uint8_t>(rng());  // any epoch, most within reach
+      forged[8 + rng() % 8] ^= static_cast<uint8_t>(1 + rng() % 255);  // counter
+      forged[kDataHeaderLen + rng() % (forged.size() - kDataHeaderLen)] ^= 1;
+      Result r = open(p.b, forged);
+      CHECK((r == Result::kAuthFailed || r == Result::kUnknownEpoch || r == Result::kReplay));
+    }
+    CHECK(p.b.recv_derivations() == base);
+    open_ok(p.b, genuine, pt);
+    CHECK(p.b.recv_derivations() == base);
+    // The sender moves 5 epochs on (4 lost to an outage): exactly 5 new derivations.
+    for (int i = 0; i < 4; ++i) seal(p.a, pt);
+    Bytes later = seal(p.a, pt);
+    REQUIRE(later[1] == 5);
+    open_ok(p.b, later, pt);
+    CHECK(p.b.recv_derivations() == base + 5);
+    // The furthest reachable epoch still opens, and its successors are ready.
+    for (int i = 0; i < weft::kMaxEpochsAhead - 1; ++i) seal(p.a, pt);
+    Bytes furthest = seal(p.a, pt);
+    REQUIRE(furthest[1] == 5 + weft::kMaxEpochsAhead);
+    open_ok(p.b, furthest, pt);
+    open_ok(p.b, seal(p.a, pt), pt);
+    CHECK(p.b.recv_derivations() == base + 5 + weft::kMaxEpochsAhead + 1);
+  }
+}
+
 TEST_CASE("a datagram sealed under other keys never opens and does not move the window") {
   for (DataCipher c : ciphers()) {
     CAPTURE(name_of(c));
