@@ -51,12 +51,38 @@ TEST_CASE("parse_workloads_json rejects damaged documents") {
 }
 
 TEST_CASE("render_workloads: a table, stale rows marked with what to do") {
-  std::string out = weft::render_workloads({{kByName, false}, {kByPid, true}});
-  CHECK(has(out, "NETNS            NAME  MAC                IPS\n"));
-  CHECK(has(out, "web-ns           web   aa:bb:cc:dd:ee:01  10.32.1.5/12\n"));
-  CHECK(has(out, "pid:4242 (gone)  db    aa:bb:cc:dd:ee:02  10.32.1.6/24 10.32.1.7/24\n"));
+  WorkloadRecord labelled = kByName;
+  labelled.labels = {{"app", "web"}, {"tier", "front"}};
+  std::string out = weft::render_workloads({{labelled, false}, {kByPid, true}});
+  CHECK(has(out, "NETNS            NAMESPACE  NAME  MAC                IPS                        LABELS\n"));
+  CHECK(has(out, "web-ns           default    web   aa:bb:cc:dd:ee:01  10.32.1.5/12               app=web,tier=front\n"));
+  CHECK(has(out, "pid:4242 (gone)  default    db    aa:bb:cc:dd:ee:02  10.32.1.6/24 10.32.1.7/24  -\n"));
   CHECK(has(out, "`weft detach --pid 4242` forgets it."));
   CHECK(has(weft::render_workloads({}), "No workloads attached"));
+  // Every host's, with the host's nickname first.
+  WorkloadRecord remote = kByName;
+  remote.host = "ce:31:e0:06:45:1a";
+  remote.host_nickname = "h2";
+  remote.ns = "shop";
+  std::string all = weft::render_workloads({{remote, false}}, /*all_hosts=*/true);
+  CHECK(has(all, "HOST  NETNS   NAMESPACE  NAME"));
+  CHECK(has(all, "h2    web-ns  shop       web "));
+}
+
+TEST_CASE("a workload's namespace, labels and ports round-trip through its JSON") {
+  WorkloadRecord r = kByName;
+  r.ns = "shop";
+  r.labels = {{"app", "web"}};
+  r.ports = {{"http", 8080, "TCP"}, {"dns", 53, "UDP"}};
+  auto j = weft::workload_to_json(r);
+  CHECK(j["id"] == "web-ns");
+  CHECK(weft::workload_from_json(j) == r);
+  // A workload from an older file has none: the defaults.
+  auto old = weft::workload_from_json(
+      nlohmann::json::parse(R"({"netns":"n","name":"a","veth":"v","ips":[]})"));
+  CHECK(old.ns == "default");
+  CHECK(old.labels.empty());
+  CHECK(old.ports.empty());
 }
 
 TEST_CASE("render_workloads_json adds stale") {
