@@ -550,9 +550,13 @@ void add_attach_commands(CLI::App& app, Context& ctx) {
   attach->add_option("--namespace", a->ns,
                      "The workload's namespace, as NetworkPolicies and DNS see it (default: "
                      "default)");
-  attach->add_option("--label", a->labels, "A label K=V (repeat for more)");
-  attach->add_option("--port", a->ports,
-                     "A named port NAME=NUMBER/PROTO, e.g. http=80/TCP (repeat for more)");
+  // One value per --label / --port, so the namespace after them is not taken for another.
+  attach->add_option("--label", a->labels, "A label K=V (repeat for more)")
+      ->allow_extra_args(false);
+  attach
+      ->add_option("--port", a->ports,
+                   "A named port NAME=NUMBER/PROTO, e.g. http=80/TCP (repeat for more)")
+      ->allow_extra_args(false);
   attach->callback([&ctx, a] { run_attach(ctx, *a); });
 
   auto d = std::make_shared<DetachOptions>();

@@ -146,8 +146,9 @@ class IpamCore : public GossipChannel {
   // period it goes ahead and the message says what is at stake.
   RmpeerResult rmpeer(const std::string& peer, int64_t now_ms, bool force = false);
 
-  int64_t next_deadline() const;
-  void on_timer(int64_t now_ms);
+  // GossipChannel deadlines: the mesh that carries the channel drives them.
+  int64_t next_deadline() const override;
+  void on_timer(int64_t now_ms) override;
 
   const Ring& ring() const { return state_.ring; }
   const Allocations& allocations() const { return state_.allocations; }

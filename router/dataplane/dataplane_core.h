@@ -96,8 +96,9 @@ class DataplaneCore : public GossipChannel, private ForwardingSink {
   void on_local_frame(ByteView vnet, ByteView frame, int64_t now_ms);
   void on_udp(const UdpEndpoint& from, ByteView datagram, int64_t now_ms);
   void on_fallback(PeerName from, ByteView batch, int64_t now_ms);
-  void on_timer(int64_t now_ms);
-  int64_t next_deadline() const { return next_probe_ms_; }
+  // GossipChannel deadlines: the mesh that carries the channel drives them.
+  void on_timer(int64_t now_ms) override;
+  int64_t next_deadline() const override { return next_probe_ms_; }
 
   // GossipChannel
   void on_neighbor(PeerName from, ByteView payload, int64_t now_ms) override;

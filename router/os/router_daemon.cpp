@@ -152,7 +152,7 @@ ConnId RouterDaemon::accepted(tcp::socket sock, const std::string& address) {
 
 void RouterDaemon::rearm_timer() {
   // The mesh's deadline covers every registered channel's (the modules', the data plane's).
-  int64_t d = std::min(mesh_->next_deadline(), dp_->next_deadline());
+  int64_t d = mesh_->next_deadline();
   if (d == timer_at_) return;
   timer_at_ = d;
   timer_.expires_at(epoch_ + std::chrono::milliseconds(d));
@@ -160,7 +160,6 @@ void RouterDaemon::rearm_timer() {
     if (ec || d != timer_at_) return;
     timer_at_ = -1;
     mesh_->on_timer(now_ms());
-    dp_->on_timer(now_ms());
     rearm_timer();
   });
 }

@@ -157,26 +157,26 @@ void StateService::add_routes(ModuleRegistry& r) {
   route("GET", "/namespaces", ApiAccess::kRead, [this](const HttpRequest&, HttpResponder& respond) {
     respond(json_response(200, {{"namespaces", namespaces_json()}}));
   });
-  route("POST", "/namespaces/label", ApiAccess::kAdmin,
-        [this](const HttpRequest& req, HttpResponder& respond) {
-          json body = body_json(req);
-          std::string ns = body.at("namespace").get<std::string>();
-          state::check_dns1123_label("namespace", ns);
-          for (const auto& [k, v] : body.value("set", json::object()).items())
-            if (k == state::kNamespaceNameLabel)
-              throw state::ObjectError(
-                  std::string("labels[") + k +
-                  "]: Forbidden: this label is the namespace's name, set by weft");
-          const state::Entry* cur = core_->table().find(Kind::kNamespace, ns);
-          state::Labels labels;
-          if (cur && !cur->deleted) labels = labels_of(json::parse(cur->value));
-          labels = state::apply_label_changes(labels, body);
-          auto changes =
-              core_->write({{Kind::kNamespace, ns, json{{"labels", labels}}.dump()}}, now_());
-          respond(json_response(
-              200, {{"result", changes.empty() ? "unchanged" : "labeled"},
-                    {"namespace", render(Kind::kNamespace, ns, json{{"labels", labels}}.dump())}}));
-        });
+  route(
+      "POST", "/namespaces/label", ApiAccess::kAdmin,
+      [this](const HttpRequest& req, HttpResponder& respond) {
+        json body = body_json(req);
+        std::string ns = body.at("namespace").get<std::string>();
+        state::check_dns1123_label("namespace", ns);
+        const json set = body.value("set", json::object());
+        if (set.is_object() && set.contains(state::kNamespaceNameLabel))
+          throw state::ObjectError(std::string("labels[") + state::kNamespaceNameLabel +
+                                   "]: Forbidden: this label is the namespace's name, set by weft");
+        const state::Entry* cur = core_->table().find(Kind::kNamespace, ns);
+        state::Labels labels;
+        if (cur && !cur->deleted) labels = labels_of(json::parse(cur->value));
+        labels = state::apply_label_changes(labels, body);
+        auto changes =
+            core_->write({{Kind::kNamespace, ns, json{{"labels", labels}}.dump()}}, now_());
+        respond(json_response(
+            200, {{"result", changes.empty() ? "unchanged" : "labeled"},
+                  {"namespace", render(Kind::kNamespace, ns, json{{"labels", labels}}.dump())}}));
+      });
 
   // --- policies
   route("GET", "/policies", ApiAccess::kRead,

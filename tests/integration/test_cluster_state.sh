@@ -33,8 +33,8 @@ ps_has() { # hN NAME JQ-CONDITION
 }
 
 t0=$(weft_now_ms)
-weft_on h1 attach --name web --namespace shop --label app=web --label tier=front \
-  --port http=8080/TCP --port dns=53/udp "$w1" >/dev/null || fail "attach with metadata failed"
+out=$(weft_on h1 attach --name web --namespace shop --label app=web --label tier=front \
+  --port http=8080/TCP --port dns=53/udp "$w1" 2>&1) || fail "attach with metadata failed: $out"
 wait_for "h3 to see web with its metadata" 2 ps_has h3 web \
   '.namespace == "shop" and .labels.app == "web" and .labels.tier == "front" and
    (.ports | map("\(.name)=\(.port)/\(.protocol)") | sort == ["dns=53/UDP", "http=8080/TCP"])' ||
@@ -53,7 +53,7 @@ wait_for "h3 to see the new labels" 2 ps_has h3 web '.labels == {"app": "web", "
 pass "weft label on h1 reaches h3 in $(($(weft_now_ms) - t0)) ms"
 
 t0=$(weft_now_ms)
-weft_on h2 namespace label shop team=payments >/dev/null || fail "namespace label failed"
+out=$(weft_on h2 namespace label shop team=payments 2>&1) || fail "namespace label failed: $out"
 ns_has() {
   weft_on "$1" namespace list --json |
     jq -e 'map(select(.name == "shop" and .labels.team == "payments" and
@@ -117,7 +117,7 @@ bad 'unknown field "spec.podSelectr"' <<<$'apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: y}
 spec: {podSelectr: {}}'
-bad 'spec.podSelector.matchExpressions[0].operator: Unsupported value: "Bogus"'   <<<$'apiVersion: networking.k8s.io/v1
+bad 'spec.podSelector.matchExpressions[0].operator: Invalid value: "Bogus": not a valid selector operator'   <<<$'apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: z}
 spec:
@@ -160,7 +160,7 @@ pass "invalid label keys, port names and namespaces are refused with their field
 
 # Only root, over the socket, may change anything: a non-root user gets 403 or no access.
 if id nobody >/dev/null 2>&1; then
-  chmod 0755 "$(host_datadir h1)"
+  chmod 0755 "$HARNESS_DIR" "$(host_dir h1)" "$(host_datadir h1)"
   sock="$(host_datadir h1)/api.sock"
   chmod 0666 "$sock" # as if someone loosened it: the uid check must still refuse
   code=$(setpriv --reuid=nobody --regid=nogroup --clear-groups curl -s -o /dev/null -w '%{http_code}' \

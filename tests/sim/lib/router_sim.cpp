@@ -120,7 +120,8 @@ std::vector<int> RouterSim::alive_peers() const {
 void RouterSim::touch(int i) {
   Peer& p = *peers_[i];
   if (!p.alive) return;
-  int64_t d = std::max(std::min(p.mesh->next_deadline(), p.dp->next_deadline()), clock_.now());
+  // The mesh drives the data plane's deadlines (it is a registered channel), as in the router.
+  int64_t d = std::max(p.mesh->next_deadline(), clock_.now());
   if (d >= p.timer_at) return;
   p.timer_at = d;
   uint64_t gen = p.generation;
@@ -129,7 +130,6 @@ void RouterSim::touch(int i) {
     if (!q.alive || q.generation != gen || q.timer_at != d) return;
     q.timer_at = kNever;
     q.mesh->on_timer(clock_.now());
-    q.dp->on_timer(clock_.now());
     touch(i);
   });
 }
