@@ -7,8 +7,8 @@ _weft() {
   local cur prev words cword
   _init_completion || return
 
-  local commands="launch attach detach ps expose hide status rmpeer connect forget stop reset
-    setup-cni version"
+  local commands="launch attach detach label ps namespace policy expose hide status rmpeer connect
+    forget stop reset setup-cni dns-add dns-remove dns-lookup version"
   local global="--datadir --help --version"
 
   # The subcommand: the first word that is not an option or an option's value.
