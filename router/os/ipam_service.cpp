@@ -4,6 +4,7 @@
 
 #include "common/atomic_file.h"
 #include "ipam/state_file.h"
+#include "router/os/spdlog_line.h"
 
 namespace weft {
 
@@ -131,20 +132,7 @@ std::vector<ipam::PeerInfo> IpamService::peers() {
 }
 
 void IpamService::log(ipam::Severity s, const std::string& message) {
-  switch (s) {
-    case ipam::Severity::kDebug:
-      spdlog::debug("{}", message);
-      break;
-    case ipam::Severity::kInfo:
-      spdlog::info("{}", message);
-      break;
-    case ipam::Severity::kWarn:
-      spdlog::warn("{}", message);
-      break;
-    case ipam::Severity::kError:
-      spdlog::error("{}", message);
-      break;
-  }
+  log_with_spdlog(s, message);
 }
 
 void IpamService::save(const ipam::IpamState& state) {

@@ -15,6 +15,7 @@
 #include "common/atomic_file.h"
 #include "router/api/dataplane_status.h"
 #include "router/api/mesh_routes.h"
+#include "router/os/spdlog_line.h"
 
 namespace weft {
 
@@ -189,20 +190,7 @@ void RouterDaemon::close(ConnId id) {
 }
 
 void RouterDaemon::log(LogLevel level, const std::string& message) {
-  switch (level) {
-    case LogLevel::kDebug:
-      spdlog::debug("{}", message);
-      break;
-    case LogLevel::kInfo:
-      spdlog::info("{}", message);
-      break;
-    case LogLevel::kWarn:
-      spdlog::warn("{}", message);
-      break;
-    case LogLevel::kError:
-      spdlog::error("{}", message);
-      break;
-  }
+  log_with_spdlog(level, message);
 }
 
 void RouterDaemon::targets_changed(const std::vector<std::string>& targets) {

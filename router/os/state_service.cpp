@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "common/workloads.h"
+#include "router/os/spdlog_line.h"
 #include "state/objects.h"
 #include "state/state_file.h"
 
@@ -119,20 +120,7 @@ void StateService::on_change(const state::Change& c) {
 }
 
 void StateService::log(LogLevel level, const std::string& message) {
-  switch (level) {
-    case LogLevel::kDebug:
-      spdlog::debug("{}", message);
-      break;
-    case LogLevel::kInfo:
-      spdlog::info("{}", message);
-      break;
-    case LogLevel::kWarn:
-      spdlog::warn("{}", message);
-      break;
-    case LogLevel::kError:
-      spdlog::error("{}", message);
-      break;
-  }
+  log_with_spdlog(level, message);
 }
 
 // --- rendering
