@@ -16,6 +16,7 @@
 #include "cli/datadir_lock.h"
 #include "cli/host_addresses.h"
 #include "cli/host_net.h"
+#include "cli/npc_process.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
@@ -54,6 +55,7 @@ struct LaunchOptions {
   std::string range;         // "": the stored range, else the default
   std::string ipalloc_init;  // "": the router's default
   std::string cluster_name;  // salts the secret's stretching (router/crypto/cluster_key.h)
+  bool no_npc = false;       // no weft-npc: NetworkPolicies are not enforced on this host
 };
 
 void validate(LaunchOptions& o) {
@@ -307,6 +309,19 @@ void keep_overlay(const Context& ctx, const LaunchOptions& o,
   }
 }
 
+// weft-npc beside the router, unless --no-npc; under systemd it is its own unit.
+void launch_npc(const Context& ctx, const LaunchOptions& o) {
+  if (o.no_npc) {
+    warn("weft-npc is not started (--no-npc): NetworkPolicies are not enforced on this host.");
+    return;
+  }
+  if (under_systemd()) {
+    say("Under systemd, weft-npc runs as its own unit: `systemctl enable --now weft-npc`.");
+    return;
+  }
+  start_npc(ctx);
+}
+
 void run_launch(const Context& ctx, LaunchOptions o) {
   validate(o);
   const std::string dir = ctx.datadir();
@@ -315,6 +330,7 @@ void run_launch(const Context& ctx, LaunchOptions o) {
   std::optional<OverlayConfig> stored = read_overlay_config(ctx);
   if (already_running(ctx, o)) {
     keep_overlay(ctx, o, stored);
+    launch_npc(ctx, o);
     notify_service_ready(read_pid_file(ctx.pid_file()));  // under systemd: adopt the router
     return;
   }
@@ -362,6 +378,7 @@ void run_launch(const Context& ctx, LaunchOptions o) {
     try {
       if (auto status = try_get_status(ctx, std::chrono::seconds(1))) {
         report_started(*status);
+        launch_npc(ctx, o);
         notify_service_ready(pid);  // under systemd (Type=notify): the router is the main process
         return;
       }
@@ -417,6 +434,8 @@ void add_launch_command(CLI::App& app, Context& ctx) {
                   "one cluster do not serve against another; the same on every host (also "
                   "WEFT_CLUSTER_NAME). Default: none (the fixed salt of earlier clusters)")
       ->envname("WEFT_CLUSTER_NAME");
+  cmd->add_flag("--no-npc", o->no_npc,
+                "Do not start weft-npc (NetworkPolicies are then not enforced on this host)");
   cmd->add_flag("--no-discovery", o->no_discovery,
                 "Connect only to the given peers, not to peers they tell us about");
   cmd->add_option("--capture", o->capture,

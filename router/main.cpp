@@ -1,7 +1,5 @@
 // weft-router: the per-host mesh router. Started by `weft launch`; see README.md.
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +8,7 @@
 #include "common/atomic_file.h"
 #include "common/ipv4_cidr.h"
 #include "common/overlay.h"
+#include "common/pid_file.h"
 #include "router/crypto/cluster_key.h"
 #include "router/identity/identity.h"
 #include "router/os/router_daemon.h"
@@ -59,14 +58,7 @@ int main(int argc, char** argv) {
 
   try {
     // The pid file is locked for the process's life: a second router on this data dir fails here.
-    std::string pidfile = datadir + "/router.pid";
-    int fd = ::open(pidfile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot open " + pidfile + ": " + strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0)
-      throw std::runtime_error("another weft router is already running on " + datadir);
-    std::string pid = std::to_string(getpid()) + "\n";
-    if (ftruncate(fd, 0) != 0 || write(fd, pid.data(), pid.size()) != ssize_t(pid.size()))
-      throw std::runtime_error("cannot write " + pidfile);
+    PidFile pidfile(datadir + "/router.pid", "weft router on " + datadir);
 
     Identity id = load_or_create_identity(
         datadir, name.empty() ? std::nullopt : std::optional<std::string>(name),
@@ -108,7 +100,6 @@ int main(int argc, char** argv) {
     }
     RouterDaemon daemon(std::move(o));
     daemon.run();
-    unlink(pidfile.c_str());
     return 0;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
