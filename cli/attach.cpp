@@ -323,9 +323,12 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
   const std::string name = !o.name.empty() ? o.name
                            : ns.pid > 0    ? "pid-" + std::to_string(ns.pid)
                                            : ns.name;
+  // Names are unique within a namespace, as Kubernetes pod names are (DNS: NAME.NS.weft.local).
+  const std::string in_ns = o.ns.empty() ? "default" : o.ns;
   for (const auto& r : live) {
-    if (r.name == name) {
-      throw CliError("the name " + name + " is already used by the workload in netns " +
+    if (r.name == name && (r.ns.empty() ? "default" : r.ns) == in_ns) {
+      throw CliError("the name " + name + " is already used in namespace " + in_ns +
+                     " by the workload in netns " +
                      r.netns_label() + "; choose another --name, or `" + detach_hint(netns_of(r)) +
                      "` first.");
     }

@@ -126,7 +126,7 @@ before_w3=$(links_in "$w3")
 expect_error "no network namespace named $(host_ns h1)-nope; \`ip netns list\` shows them" \
   weft_on h1 attach 10.32.1.3/12 "$(host_ns h1)-nope"
 expect_error "10.32.1.1 is already used by the workload $w1" weft_on h1 attach 10.32.1.1/12 "$w3"
-expect_error "the name web is already used by the workload in netns $w2" \
+expect_error "the name web is already used in namespace default by the workload in netns $w2" \
   weft_on h1 attach 10.32.1.3/12 --name web "$w3"
 expect_error "$w1 is already attached, named $w1 with 10.32.1.1/12" \
   weft_on h1 attach 10.32.1.3/12 "$w1"
