@@ -4,8 +4,9 @@
 //   weft_npc_probe serve PORT...               TCP (accept, then close) and UDP (echo) on each
 //   weft_npc_probe probe TIMEOUT_MS TARGET...  TARGET = IP:PORT/TCP|UDP; prints "TARGET ok" or
 //                                              "TARGET blocked" for each, in the order given
-//   weft_npc_probe flood RATE SECONDS IP:PORT  TCP connection attempts at RATE per second;
-//                                              prints "attempts N connected M"
+//   weft_npc_probe flood RATE SECONDS IP:PORT  TCP connection attempts at RATE per second for
+//                                              SECONDS or until SIGTERM; prints
+//                                              "attempts N connected M"
 //
 // A TCP probe succeeds when the connection is established; a UDP probe when the echo returns.
 #include <arpa/inet.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -137,13 +139,17 @@ int probe(int timeout_ms, const std::vector<std::string>& args) {
   return 0;
 }
 
+volatile std::sig_atomic_t stop_flood = 0;
+
 int flood(int rate, int seconds, const std::string& target) {
+  std::signal(SIGTERM, [](int) { stop_flood = 1; });
   Target t;
   if (!parse_target(target + "/TCP", t)) return 2;
   long attempts = 0, connected = 0;
   std::vector<int> open_fds;
   auto start = Clock::now(), end = start + std::chrono::seconds(seconds);
-  for (auto next = start; next < end; next += std::chrono::microseconds(1'000'000 / rate)) {
+  for (auto next = start; next < end && !stop_flood;
+       next += std::chrono::microseconds(1'000'000 / rate)) {
     std::this_thread::sleep_until(next);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     ++attempts;
