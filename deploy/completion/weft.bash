@@ -52,13 +52,13 @@ _weft() {
   case $cmd in
     launch)
       opts+=" --name --nickname --port --http-addr --password --password-file --no-encryption
-        --no-discovery --mtu --ipalloc-range --ipalloc-init --capture" ;;
+        --no-discovery --no-npc --mtu --ipalloc-range --ipalloc-init --capture" ;;
     attach) opts+=" --name --pid" ;;
     detach) opts+=" --pid" ;;
     ps) opts+=" --json" ;;
     status)
       if [[ $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "peers connections targets ipam" -- "$cur"))
+        COMPREPLY=($(compgen -W "peers connections targets ipam npc" -- "$cur"))
         return
       fi
       opts+=" --json" ;;
