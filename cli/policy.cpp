@@ -8,6 +8,7 @@
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -129,9 +130,14 @@ npc::ClusterSnapshot cluster_snapshot(const Context& ctx) {
 std::vector<std::string> policy_problems(const npc::ClusterSnapshot& snap,
                                          const std::string& name) {
   std::vector<std::string> out;
-  npc::DesiredState d = npc::plan(snap.view, npc::PlannerConfig{});
-  std::vector<std::string> all = snap.problems;
-  all.insert(all.end(), d.problems.begin(), d.problems.end());
+  // The planner finds problems while planning the hosts whose workloads a policy selects.
+  std::set<std::string> hosts, all(snap.problems.begin(), snap.problems.end());
+  for (const npc::Workload& w : snap.view.workloads) hosts.insert(w.host);
+  for (const std::string& host : hosts) {
+    npc::PlannerConfig cfg;
+    cfg.local_host = host;
+    for (const std::string& p : npc::plan(snap.view, cfg).problems) all.insert(p);
+  }
   for (const std::string& p : all)
     if (p.find(name + " ") != std::string::npos || p.find(name + ":") != std::string::npos)
       out.push_back(p);

@@ -418,3 +418,22 @@ curl -sf --unix-socket "$(host_datadir "$h")/npc.sock" http://weft/metrics |
   grep -q '^weft_npc_blocked_connections_total{protocol="TCP",port="80"} [1-9]' ||
   fail "weft_npc_blocked_connections_total did not count the blocked probes"
 pass "blocked connections were logged with namespace/name and counted in weft-npc's metrics"
+
+# What cannot be enforced as written is said, not silently widened: an IPv6 ipBlock.
+cat >"$HARNESS_DIR/v6.yaml" <<'Y'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-v6, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{ipBlock: {cidr: "fd00::/8"}}]}]
+Y
+weft_on h1 policy apply -f "$HARNESS_DIR/v6.yaml" >/dev/null || fail "policy apply failed"
+settle
+got=$(weft_on h2 policy get x/from-v6 2>&1 >/dev/null)
+[[ $got == *"not enforced as written"*"x/from-v6"* ]] || fail "policy get does not warn: $got"
+wait_for "weft-npc to log it" 5 grep -q "not enforced as written: x/from-v6" "$(host_datadir "${HOST[x/a]}")/npc.log" ||
+  fail "weft-npc did not log the policy it cannot enforce"
+expect_all 1
+expect '*' x/a '*' 0
+probe_matrix "an IPv6-only ipBlock isolates x/a and admits nothing over IPv4 (not widened)"
