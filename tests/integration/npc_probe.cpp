@@ -147,6 +147,22 @@ int flood(int rate, int seconds, const std::string& target) {
   if (!parse_target(target + "/TCP", t)) return 2;
   long attempts = 0, connected = 0;
   std::vector<int> open_fds;
+  // Counts what connected among the attempts still pending (giving the newest 100 ms), then
+  // lets them go.
+  auto settle = [&] {
+    std::vector<pollfd> p;
+    for (int f : open_fds) p.push_back({f, POLLOUT, 0});
+    poll(p.data(), p.size(), 100);
+    for (const pollfd& x : p) {
+      int err = 1;
+      socklen_t len = sizeof err;
+      if ((x.revents & POLLOUT) && getsockopt(x.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+          err == 0)
+        ++connected;
+      close(x.fd);
+    }
+    open_fds.clear();
+  };
   auto start = Clock::now(), end = start + std::chrono::seconds(seconds);
   for (auto next = start; next < end && !stop_flood;
        next += std::chrono::microseconds(1'000'000 / rate)) {
@@ -155,28 +171,10 @@ int flood(int rate, int seconds, const std::string& target) {
     ++attempts;
     if (connect(fd, reinterpret_cast<sockaddr*>(&t.addr), sizeof t.addr) == 0) ++connected;
     open_fds.push_back(fd);
-    // Count what connected among the attempts still pending, then let them go.
-    if (open_fds.size() >= 64) {
-      for (int f : open_fds) {
-        pollfd p{f, POLLOUT, 0};
-        int err = 1;
-        socklen_t len = sizeof err;
-        if (poll(&p, 1, 0) == 1 && getsockopt(f, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-          ++connected;
-        close(f);
-      }
-      open_fds.clear();
-    }
+    if (open_fds.size() >= 64) settle();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  for (int f : open_fds) {
-    pollfd p{f, POLLOUT, 0};
-    int err = 1;
-    socklen_t len = sizeof err;
-    if (poll(&p, 1, 0) == 1 && getsockopt(f, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-      ++connected;
-    close(f);
-  }
+  settle();
   std::printf("attempts %ld connected %ld\n", attempts, connected);
   return 0;
 }

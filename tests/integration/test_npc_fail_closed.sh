@@ -18,12 +18,7 @@ harness_add_hosts 1
 weft_launch_first h1 >/dev/null || fail "weft launch on h1 failed"
 npc_api() { curl -sf --unix-socket "$(host_datadir h1)/npc.sock" "http://weft$1"; }
 npc_pid() { tr -d '[:space:]' <"$(host_datadir h1)/npc.pid"; }
-npc_caught_up() {
-  local rev applied
-  rev=$(curl -sf --unix-socket "$(host_datadir h1)/api.sock" http://weft/state | jq .revision) || return 1
-  applied=$(npc_api /status | jq .applied_revision) || return 1
-  [[ $rev == "$applied" ]]
-}
+npc_caught_up() { weft_npc_caught_up h1; }
 
 # workload NAME ADDRESS: attached in namespace x, serving TCP 80.
 workload() {

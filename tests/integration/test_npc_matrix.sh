@@ -42,14 +42,7 @@ for ns in x y z; do weft_on h1 namespace label "$ns" "ns=$ns" >/dev/null; done
 
 # The cluster state is the same on both routers (revision and epoch are each router's own).
 state_of() { curl -sf --unix-socket "$(host_datadir "$1")/api.sock" http://weft/state | jq -S 'del(.revision, .epoch) | .workloads |= map(del(.host_nickname))'; }
-# weft-npc on hN enforces everything its router holds.
-npc_caught_up() {
-  local rev applied
-  rev=$(curl -sf --unix-socket "$(host_datadir "$1")/api.sock" http://weft/state | jq .revision) || return 1
-  applied=$(curl -sf --unix-socket "$(host_datadir "$1")/npc.sock" http://weft/status | jq .applied_revision) || return 1
-  [[ $rev == "$applied" ]]
-}
-converged() { [[ $(state_of h1) == "$(state_of h2)" ]] && npc_caught_up h1 && npc_caught_up h2; }
+converged() { [[ $(state_of h1) == "$(state_of h2)" ]] && weft_npc_caught_up h1 && weft_npc_caught_up h2; }
 settle() { wait_for "both hosts to enforce the same state" 10 converged || fail "the hosts did not converge"; }
 
 # --- the expected matrix: EXP["SRC DST PORT/PROTO"] = 1 (connects) or 0 (blocked)
