@@ -2,7 +2,8 @@
 # weft-npc fails closed (issue 9): with a deny-all ingress policy and a prober making 200 TCP
 # connection attempts per second at an isolated workload, weft-npc is killed with SIGKILL and
 # restarted 20 times, and a new workload is attached while it is down each time: not one probe
-# may connect, and no new workload may send or receive anything before weft-npc programs it.
+# may connect, and no new workload may send or receive anything before weft-npc programs it; nor
+# while the router is killed and restarted under weft-npc.
 # A rule and a set member deleted by hand come back within 10 s, and are counted as repairs.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -73,6 +74,19 @@ for i in $(seq 1 20); do
 done
 pass "20 kill -9 and restarts of weft-npc, a new workload attached during each: the new workloads got nothing before being programmed"
 
+# The router killed under weft-npc: the rules stay, weft-npc says it lost the router and follows
+# the restarted one (a new run: a fresh snapshot).
+rpid=$(weft_router_pid h1)
+kill -KILL "$rpid"
+wait_for "the router to die" 5 weft_pid_gone "$rpid" || fail "the router survived SIGKILL"
+lost() { npc_api /status | jq -e '.router_connected == false' >/dev/null; }
+wait_for "weft-npc to notice the router is gone" 5 lost || fail "weft-npc still claims to follow a dead router"
+weft_on h1 launch >/dev/null 2>&1 || fail "weft launch did not restart the router"
+following() { npc_api /status | jq -e '.router_connected' >/dev/null && npc_caught_up; }
+wait_for "weft-npc to follow the new router" 10 following || fail "weft-npc did not reconnect"
+grep -q "lost the router's cluster state" "$(host_datadir h1)/npc.log" || fail "weft-npc did not log the loss"
+pass "the router killed and restarted under weft-npc: rules kept, weft-npc reconnected and caught up"
+
 # The new workloads are isolated by the policy now that they are programmed, and were let out:
 # pod new20 reaches nothing in x (all isolated), but its egress is open (egress is not isolated):
 # the server refuses it only because of ingress isolation, which `policy why` confirms.
@@ -84,7 +98,17 @@ wait_for "the prober to report" 5 test -s "$flood_out" || { kill "$flood_pid"; f
 read -r _ attempts _ connected <"$flood_out"
 ((attempts >= 1000)) || fail "the prober made only $attempts attempts"
 ((connected == 0)) || fail "$connected of $attempts probes connected while weft-npc was restarted"
-pass "zero of $attempts probes (200/s) connected through 20 kill -9 restarts of weft-npc"
+pass "zero of $attempts probes (200/s) connected through 20 kill -9 restarts of weft-npc and one of the router"
+
+# With weft-npc running, a new workload is programmed (and reachable) promptly after attach.
+ip netns add "$(wns late)"
+t0=$(weft_now_ms)
+weft_on h1 attach 10.32.2.1/12 --name late --namespace open "$(wns late)" >/dev/null || fail "attach late failed"
+t_attach=$(($(weft_now_ms) - t0))
+ip netns exec "$(wns late)" "$probe_tool" serve 80 &
+reachable() { ip netns exec "$(wns prober)" "$probe_tool" probe 200 10.32.2.1:80/TCP | grep -q ' ok$'; }
+wait_for "open/late to be reachable" 5 reachable || fail "a workload attached while weft-npc runs was not programmed within 5 s"
+pass "a workload attached while weft-npc runs: attach took ${t_attach} ms, reachable $(($(weft_now_ms) - t0)) ms after attach began"
 
 # Repairs: a hook rule and a set member deleted by hand come back within 10 s.
 hexec h1 iptables -D FORWARD -o weft -j WEFT-FORWARD || fail "no hook to delete"

@@ -77,7 +77,7 @@ probe_matrix() {
       [[ $s == "$d" ]] && continue
       for p in "${PORTS[@]}"; do targets+=("${IP[$d]}:${p%/*}/${p#*/}"); done
     done
-    ip netns exec "${NETNS[$s]}" "$probe_tool" probe 1000 "${targets[@]}" >"$out/${s/\//-}" &
+    ip netns exec "${NETNS[$s]}" "$probe_tool" probe 600 "${targets[@]}" >"$out/${s/\//-}" &
   done
   wait_probes() { local j; for j in $(jobs -p); do [[ -e /proc/$j ]] && wait "$j" 2>/dev/null || true; done; }
   # Wait only for the probers (the servers are jobs too): their output files complete.
