@@ -483,7 +483,8 @@ void add_launch_command(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(0, 86400));
   cmd->add_option("--dns-upstream", o->dns_upstreams,
                   "Where other names go, ADDR[:PORT], repeatable; default: the nameservers of "
-                  "/etc/resolv.conf (re-read when it changes)");
+                  "/etc/resolv.conf (re-read when it changes)")
+      ->allow_extra_args(false);  // one value each time: PEER... may follow
   cmd->add_option("peers", o->peers, "Peers to connect to: HOST or HOST:PORT");
   cmd->callback([&ctx, o] { run_launch(ctx, *o); });
 }

@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 86400))
       ->capture_default_str();
   app.add_option("--dns-upstream", dns.upstreams,
-                 "Upstream DNS server ADDR[:PORT], repeatable (default: resolv.conf's)");
+                 "Upstream DNS server ADDR[:PORT], repeatable (default: resolv.conf's)")
+      ->allow_extra_args(false);  // one value each time: PEER... may follow
   app.add_flag("--debug", debug, "Verbose logging");
   app.add_option("peers", peers, "Peers to connect to (host[:port])");
   CLI11_PARSE(app, argc, argv);

@@ -68,7 +68,8 @@ class DnsModule {
   DnsZoneFeed feed_;
   std::unique_ptr<DnsServer> server_;
   boost::asio::steady_timer bridge_timer_;
-  uint32_t bridge_addr_ = 0;  // what the server listens on while following the bridge
+  // The bridge address the server follows; a sentinel until the first look (logged then).
+  uint32_t bridge_addr_ = UINT32_MAX;
   uint64_t bind_failures_ = 0;
 };
 

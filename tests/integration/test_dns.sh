@@ -29,9 +29,9 @@ hspawn h4 "$up/dnsmasq.log" dnsmasq --keep-in-foreground --no-resolv --no-hosts 
   --pid-file="$up/dnsmasq.pid" --log-facility=-
 dnsmasq_pid=$!
 
-weft_launch_first h1 --dns-upstream "$h4" >/dev/null || fail "weft launch on h1 failed"
-weft_launch_join h2 h1 --dns-upstream "$h4" >/dev/null || fail "weft launch on h2 failed"
-weft_launch_join h3 h1 --dns-upstream "$self3" >/dev/null || fail "weft launch on h3 failed"
+weft_launch_first h1 --dns-upstream="$h4" >/dev/null || fail "weft launch on h1 failed"
+weft_launch_join h2 h1 --dns-upstream="$h4" >/dev/null || fail "weft launch on h2 failed"
+weft_launch_join h3 h1 --dns-upstream="$self3" >/dev/null || fail "weft launch on h3 failed"
 wait_for "a full mesh" 30 weft_full_mesh h1 h2 h3 || fail "no mesh"
 weft_on h3 expose "$self3/12" >/dev/null || fail "weft expose $self3 on h3 failed"
 
@@ -136,7 +136,7 @@ weft_on h1 dns-add 10.46.1.1 hand >/dev/null || fail "dns-add hand"
 kill -KILL "$(weft_router_pid h1)"
 wait_for "h1's router to die" 5 bash -c "! curl -s --unix-socket $(host_datadir h1)/api.sock http://weft/status" ||
   fail "h1's router still answers"
-weft_on h1 launch --dns-upstream "$h4" >/dev/null || fail "relaunch on h1 failed"
+weft_on h1 launch --dns-upstream="$h4" >/dev/null || fail "relaunch on h1 failed"
 [[ $(weft_on h1 dns-lookup hand) == 10.46.1.1 ]] || fail "h1 lost hand after kill -9"
 hand_dns() { [[ $(hexec h1 dig +short "@$(dns_listen h1 | cut -d: -f1)" hand.weft.local) == 10.46.1.1 ]]; }
 wait_for "h1's DNS to answer hand" 3 hand_dns || fail "h1's DNS does not answer hand after kill -9"
