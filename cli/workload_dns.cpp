@@ -87,11 +87,16 @@ std::string configure_workload_dns(const Context& ctx, const NetnsRef& ns,
   }
   std::string conf = dns::workload_resolv_conf(server, k8s_ns, domain);
   if (ns.pid > 0) {
-    std::string lines;
-    for (char c : conf) lines += c == '\n' ? std::string("; ") : std::string(1, c);
+    std::string lines;  // the file without its comment, one "; " between lines
+    for (size_t at = 0, nl; at < conf.size(); at = nl + 1) {
+      nl = conf.find('\n', at);
+      if (nl == std::string::npos) nl = conf.size();
+      std::string line = conf.substr(at, nl - at);
+      if (!line.starts_with("#")) lines += (lines.empty() ? "" : "; ") + line;
+    }
     return " For names, give the process this resolv.conf (weft does not change files of --pid "
            "workloads): " +
-           lines.substr(0, lines.size() - 2) + ".";
+           lines + ".";
   }
   const std::string path = workload_resolv_conf_path(ns.name);
   std::error_code ec;

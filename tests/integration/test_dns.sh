@@ -58,6 +58,19 @@ grep -qx "search shop.weft.local weft.local" <<<"$rc2" || fail "$w2's search pat
 [[ $(dns_listen h3) == "$self3:53" ]] || fail "h3 does not serve DNS on its overlay address"
 pass "attach wrote resolv.conf (nameserver $ns2 on h2, search shop.weft.local weft.local)"
 
+# A --pid workload: weft leaves its files alone and says what to put in its resolv.conf.
+w5="$(host_ns h3)-w5"
+ip netns add "$w5" || fail "cannot create $w5"
+ip netns exec "$w5" sleep 60 >/dev/null 2>&1 </dev/null & # killed by the cleanup (in $w5)
+pid5=$!
+in_w5() { [[ $(stat -Lc %i "/proc/$pid5/ns/net") == $(stat -Lc %i "/run/netns/$w5") ]]; }
+wait_for "the --pid workload's process" 5 in_w5 || fail "no process in $w5"
+out=$(weft_on h3 attach --name p5 --pid "$pid5") || fail "attach --pid: $out"
+grep -q "give the process this resolv.conf.*nameserver $self3; search weft.local" <<<"$out" ||
+  fail "attach --pid did not print the resolver lines: $out"
+weft_on h3 detach --pid "$pid5" >/dev/null || fail "detach --pid"
+pass "attach --pid prints the resolv.conf lines instead of writing them"
+
 in_w() { ip netns exec "$@"; } # NETNS CMD...
 q() { in_w "$1" dig +tries=1 +timeout=2 "${@:2}"; }
 short() { q "$@" +short | sort | xargs; }
@@ -133,6 +146,7 @@ pass "detach on h1: web.weft.local NXDOMAIN on all 3 hosts after $(($(weft_now_m
 
 # A dns-add survives kill -9 of the router it was added on.
 weft_on h1 dns-add 10.46.1.1 hand >/dev/null || fail "dns-add hand"
+grep -q '"hand|10.46.1.1"' "$(host_datadir h1)/state.json" || fail "hand is not in h1's state.json"
 kill -KILL "$(weft_router_pid h1)"
 wait_for "h1's router to die" 5 bash -c "! curl -s --unix-socket $(host_datadir h1)/api.sock http://weft/status" ||
   fail "h1's router still answers"
