@@ -156,3 +156,12 @@ hand_dns() { [[ $(hexec h1 dig +short "@$(dns_listen h1 | cut -d: -f1)" hand.wef
 wait_for "h1's DNS to answer hand" 3 hand_dns || fail "h1's DNS does not answer hand after kill -9"
 (($(weft_metric h1 'weft_dns_queries_total{transport="udp"}') >= 1)) || fail "no DNS counters"
 pass "dns-add survives kill -9 (answered by h1's DNS after the relaunch); /metrics counts queries"
+
+# The router follows the host's overlay address: hide stops DNS, a new address serves it again.
+weft_on h2 hide >/dev/null || fail "hide on h2"
+wait_for "h2's DNS to stop with its address" 3 bash -c "[[ -z \$(curl -s --unix-socket $(host_datadir h2)/api.sock http://weft/dns/status | jq -r .listen) ]]" ||
+  fail "h2 still serves DNS without an overlay address"
+weft_on h2 expose 10.46.2.2/12 >/dev/null || fail "expose 10.46.2.2 on h2"
+rebound() { [[ $(hexec h2 dig +short +tries=1 +timeout=1 @10.46.2.2 db.weft.local | wc -l) == 2 ]]; }
+wait_for "h2's DNS on 10.46.2.2" 3 rebound || fail "h2's DNS did not follow its new address"
+pass "DNS follows the host's overlay address (hide, expose another)"
