@@ -165,3 +165,9 @@ weft_on h2 expose 10.46.2.2/12 >/dev/null || fail "expose 10.46.2.2 on h2"
 rebound() { [[ $(hexec h2 dig +short +tries=1 +timeout=1 @10.46.2.2 db.weft.local | wc -l) == 2 ]]; }
 wait_for "h2's DNS on 10.46.2.2" 3 rebound || fail "h2's DNS did not follow its new address"
 pass "DNS follows the host's overlay address (hide, expose another)"
+
+# weft reset removes what attach wrote for the host's workloads.
+[[ -e /etc/netns/$w2/resolv.conf && -e /etc/netns/$w4/resolv.conf ]] || fail "h2's workloads lack resolv.conf"
+weft_on h2 reset >/dev/null || fail "weft reset on h2"
+[[ ! -e /etc/netns/$w2 && ! -e /etc/netns/$w4 ]] || fail "weft reset left /etc/netns/$w2 or $w4"
+pass "weft reset removes the workloads' resolv.conf"
