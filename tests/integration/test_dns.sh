@@ -5,7 +5,8 @@
 # PTR, NXDOMAIN, NODATA for AAAA, TCP fallback for a name with 100 addresses, forwarding to a
 # real dnsmasq on a 4th host and SERVFAIL within a bounded time once it is down, a router whose
 # only upstream is itself answering SERVFAIL without forwarding, detach removing the name on
-# every host within 2 s, a dns-add surviving kill -9. The DNS adapter's own details (malformed
+# every host within 2 s, rmpeer likewise, a dns-add surviving kill -9, DNS following the host's
+# overlay address, reset removing the resolv.conf files. The DNS adapter's own details (malformed
 # queries, TCP retry upstream, resolv.conf re-read) are in test_dns_server.sh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -98,7 +99,9 @@ nx=$(q "$w1" nope.weft.local)
 grep -q "status: NXDOMAIN" <<<"$nx" || fail "no NXDOMAIN: $nx"
 aaaa=$(q "$w1" AAAA web.weft.local)
 grep -q "status: NOERROR" <<<"$aaaa" && grep -q "ANSWER: 0," <<<"$aaaa" || fail "AAAA: $aaaa"
-pass "rotation, PTR, NXDOMAIN, NODATA for AAAA"
+ttl=$(q "$w1" +noall +answer web.shop.weft.local | awk '{ print $2 }')
+[[ $ttl == 1 ]] || fail "TTL of web.shop.weft.local is '$ttl', not the default 1 s"
+pass "rotation, PTR, NXDOMAIN, NODATA for AAAA, TTL 1 s"
 
 # 100 addresses added on h2: too many for 512 bytes, so TC, and dig's TCP retry gets them all.
 many=$(for i in $(seq 1 100); do echo "10.46.0.$i"; done)
@@ -165,6 +168,19 @@ weft_on h2 expose 10.46.2.2/12 >/dev/null || fail "expose 10.46.2.2 on h2"
 rebound() { [[ $(hexec h2 dig +short +tries=1 +timeout=1 @10.46.2.2 db.weft.local | wc -l) == 2 ]]; }
 wait_for "h2's DNS on 10.46.2.2" 3 rebound || fail "h2's DNS did not follow its new address"
 pass "DNS follows the host's overlay address (hide, expose another)"
+
+# rmpeer: the names of a host removed for good go on every other host (db keeps h2's address).
+weft_on h3 stop >/dev/null || fail "weft stop on h3"
+wait_for "h1 to see h3 gone" 20 weft_not_reachable h1 h3 || fail "h1 still reaches h3"
+[[ $(weft_on h1 dns-lookup db | xargs) == "$(printf '%s\n' "$a3" "$a4" | sort | xargs)" ]] ||
+  fail "db lost h3's address before rmpeer" # positive control: stopping h3 is not enough
+weft_on h1 rmpeer --force h3 >/dev/null 2>&1 || fail "rmpeer --force h3"
+db_h2_only() {
+  weft_expect "db on h1" "$(hexec h1 dig +short "@$(dns_listen h1 | cut -d: -f1)" db.weft.local)" "$a4" &&
+    weft_expect "db on h2" "$(weft_on h2 dns-lookup db)" "$a4"
+}
+wait_for "db without h3's address" 2 db_h2_only || fail "h3's workload stayed in DNS after rmpeer"
+pass "rmpeer of h3: its workload's address leaves db on h1 and h2"
 
 # weft reset removes what attach wrote for the host's workloads.
 [[ -e /etc/netns/$w2/resolv.conf && -e /etc/netns/$w4/resolv.conf ]] || fail "h2's workloads lack resolv.conf"
