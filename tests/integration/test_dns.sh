@@ -98,7 +98,7 @@ firsts=$(for _ in 1 2 3 4; do q "$w1" +short db.weft.local | head -1; done | sor
 nx=$(q "$w1" nope.weft.local)
 grep -q "status: NXDOMAIN" <<<"$nx" || fail "no NXDOMAIN: $nx"
 aaaa=$(q "$w1" AAAA web.weft.local)
-grep -q "status: NOERROR" <<<"$aaaa" && grep -q "ANSWER: 0," <<<"$aaaa" || fail "AAAA: $aaaa"
+{ grep -q "status: NOERROR" <<<"$aaaa" && grep -q "ANSWER: 0," <<<"$aaaa"; } || fail "AAAA: $aaaa"
 ttl=$(q "$w1" +noall +answer web.shop.weft.local | awk '{ print $2 }')
 [[ $ttl == 1 ]] || fail "TTL of web.shop.weft.local is '$ttl', not the default 1 s"
 pass "rotation, PTR, NXDOMAIN, NODATA for AAAA, TTL 1 s"
