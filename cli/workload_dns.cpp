@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "cli/expose.h"
@@ -31,7 +32,11 @@ std::string wait_listening(const Context& ctx, uint32_t ip) {
   const std::string want = format_ipv4(ip) + ":53";
   const auto deadline = std::chrono::steady_clock::now() + kBindWait;
   for (;;) {
-    auto st = try_get_json(ctx, "/dns/status");
+    std::optional<json> st;
+    try {
+      st = try_get_json(ctx, "/dns/status");
+    } catch (const CliError&) {  // a slow answer: try again until the deadline
+    }
     if (st && st->value("listen", "") == want) return want;
     if (std::chrono::steady_clock::now() >= deadline) return "";
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -76,7 +81,11 @@ std::string workload_resolv_conf_path(const std::string& netns) {
 
 std::string configure_workload_dns(const Context& ctx, const NetnsRef& ns,
                                    const std::string& k8s_ns, const Ipv4Cidr& range) {
-  auto st = try_get_json(ctx, "/dns/status");
+  std::optional<json> st;
+  try {
+    st = try_get_json(ctx, "/dns/status");
+  } catch (const CliError&) {  // a router without DNS (older than this weft): nothing to do
+  }
   if (!st || !st->value("enabled", false)) return "";
   const std::string domain = st->value("domain", "weft.local.");
   uint32_t server = 0;
