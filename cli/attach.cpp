@@ -19,6 +19,7 @@
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
+#include "cli/workload_dns.h"
 #include "cli/workload_registry.h"
 #include "common/ipv4_cidr.h"
 #include "common/port_guard.h"
@@ -437,7 +438,8 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
   say("Attached " + ns.label() + " (name " + name + ") to weft: " + kWorkloadIfName + " has " +
       ip_list + ", MAC " + rec.mac + ", MTU " + mtu +
       (need_route ? ", and a route for " + range.to_string() : "") +
-      ". `weft ps` lists attached workloads; `" + detach_hint(ns) + "` detaches it.");
+      ". `weft ps` lists attached workloads; `" + detach_hint(ns) + "` detaches it." +
+      configure_workload_dns(ctx, ns, rec.ns, range));
 }
 
 void run_detach(const Context& ctx, const DetachOptions& o) {
@@ -482,6 +484,7 @@ void run_detach(const Context& ctx, const DetachOptions& o) {
       removed = true;
     }
     unregister_workload(ctx, r.netns_label());
+    remove_workload_dns(netns_of(r));
     std::string ips;
     for (const auto& ip : r.ips) ips += (ips.empty() ? "" : ", ") + ip;
     if (auto e = ipam_release(ctx, ipam_holder(r.name)); !e.empty()) {

@@ -14,6 +14,8 @@
 #include "cli/npc_process.h"
 #include "cli/output.h"
 #include "cli/router_api.h"
+#include "cli/workload_dns.h"
+#include "cli/workload_registry.h"
 #include "npc/os/kernel_io.h"
 
 namespace weft::cli {
@@ -185,6 +187,10 @@ void run_reset(const Context& ctx) {
     throw CliError(dir +
                    " does not look like a weft data dir (none of secret, router.log, "
                    "router.pid, api.sock); not removing anything. Check --datadir.");
+  }
+  try {  // the workloads' resolv.conf files (cli/workload_dns.h) go with their attachment
+    for (const auto& r : read_workloads(ctx)) remove_workload_dns(netns_of(r));
+  } catch (const CliError&) {  // nothing readable: nothing of ours to remove
   }
   std::string removed = remove_overlay_interfaces();
   if (!removed.empty()) say(removed);

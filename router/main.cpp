@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   CLI::App app{"weft-router: the weft mesh router (normally started by `weft launch`)"};
   std::string datadir = "/var/lib/weft", name, nickname, http_addr;
   uint16_t port = 6783;
-  bool no_encryption = false, no_discovery = false, debug = false;
+  bool no_encryption = false, no_discovery = false, debug = false, no_dns = false;
   std::vector<std::string> peers;
   std::string capture = "tap", bridge = "weft";
   int mtu = 0;
@@ -48,6 +48,18 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-name", cluster_name,
                  "Salts the stretching of the cluster secret; the same on every host "
                  "(default: none, the fixed salt)");
+  DnsModuleConfig dns;
+  app.add_flag("--no-dns", no_dns, "Do not serve DNS (names are still kept for /dns/lookup)");
+  app.add_option("--dns-listen", dns.listen,
+                 "DNS address ADDR[:PORT] (default: the bridge's IPv4 address, port 53, "
+                 "followed as it changes)");
+  app.add_option("--dns-domain", dns.domain, "The cluster's DNS domain")->capture_default_str();
+  app.add_option("--dns-ttl", dns.ttl_s, "TTL of DNS answers, seconds")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  app.add_option("--dns-upstream", dns.upstreams,
+                 "Upstream DNS server ADDR[:PORT], repeatable (default: resolv.conf's)")
+      ->allow_extra_args(false);  // one value each time: PEER... may follow
   app.add_flag("--debug", debug, "Verbose logging");
   app.add_option("peers", peers, "Peers to connect to (host[:port])");
   CLI11_PARSE(app, argc, argv);
@@ -91,6 +103,13 @@ int main(int argc, char** argv) {
       throw std::runtime_error("--ipalloc-range/--ipalloc-init: " + std::string(e.what()));
     }
     o.started_unix_ms = o.self.incarnation;
+    dns.enabled = !no_dns;
+    try {
+      dns::DnsZone check(dns.domain);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("--dns-domain: " + std::string(e.what()));
+    }
+    o.dns = dns;
     if (o.encryption) {
       auto secret = read_file(datadir + "/secret");
       if (!secret || secret->empty())
