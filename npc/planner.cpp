@@ -49,10 +49,15 @@ class Planner {
     Chain ingress{kIngressChain, {"-j MARK --set-xmark 0x0/" + hex(cfg_.allow_mark)}};
     IpSet in_iso{kIngressIsolatedSet, "hash:ip", {}, "local workloads isolated for ingress"};
     IpSet eg_iso{kEgressIsolatedSet, "hash:ip", {}, "local workloads isolated for egress"};
+    // Policies with the same namespace and podSelector select the same workloads: each distinct
+    // selector is evaluated once (10,000 policies rarely have 10,000 different selectors).
+    std::map<std::string, std::vector<const Workload*>> selected;
     for (const k8s::NetworkPolicy* p : policies) {
-      std::vector<const Workload*> targets;
-      for (const Workload* w : local_)
-        if (policy_selects(*p, *w)) targets.push_back(w);
+      auto [it, fresh] = selected.try_emplace(p->ns + " pods{" + p->pod_selector.canonical() + "}");
+      if (fresh)
+        for (const Workload* w : local_)
+          if (policy_selects(*p, *w)) it->second.push_back(w);
+      const std::vector<const Workload*>& targets = it->second;
       if (targets.empty()) continue;
       if (p->isolates_ingress()) {
         direction(*p, true, targets, ingress, in_iso);
@@ -201,14 +206,19 @@ class Planner {
       return "-m set --match-set " + set("b", key, "hash:net", members, "ipBlock " + key) + " " +
              dir;
     }
-    std::vector<const Workload*> matched;
-    for (const Workload* w : all_)
-      if (peer_matches_workload(peer, p.ns, *w, view_)) matched.push_back(w);
     std::string key = peer.namespace_selector
                           ? "namespaces{" + peer.namespace_selector->canonical() + "}"
                           : "namespace " + p.ns;
     if (peer.pod_selector) key += " pods{" + peer.pod_selector->canonical() + "}";
-    return "-m set --match-set " + set("p", key, "hash:ip", addresses(matched), key) + " " + dir;
+    // Equal selectors share one set, computed once (peer_sets_).
+    auto [it, fresh] = peer_sets_.try_emplace(key);
+    if (fresh) {
+      std::vector<const Workload*> matched;
+      for (const Workload* w : all_)
+        if (peer_matches_workload(peer, p.ns, *w, view_)) matched.push_back(w);
+      it->second = set("p", key, "hash:ip", addresses(matched), key);
+    }
+    return "-m set --match-set " + it->second + " " + dir;
   }
 
   std::string port_match(const k8s::PolicyPort& port) {
@@ -218,15 +228,18 @@ class Planner {
       m += " --dport " + std::to_string(*port.port);
       if (port.end_port && *port.end_port != *port.port) m += ":" + std::to_string(*port.end_port);
     } else if (!port.named_port.empty()) {
-      std::set<std::string> members;
-      for (const Workload* w : all_)
-        for (const NamedPort& np : w->ports)
-          if (np.name == port.named_port && np.protocol == port.protocol)
-            for (const std::string& ip : w->ips)
-              if (is_v4(ip)) members.insert(ip + "," + proto + ":" + std::to_string(np.port));
       std::string key = port.named_port + "/" + port.protocol;
-      m += " -m set --match-set " + set("n", key, "hash:ip,port", members, "named port " + key) +
-           " dst,dst";
+      auto [it, fresh] = peer_sets_.try_emplace("named port " + key);
+      if (fresh) {
+        std::set<std::string> members;
+        for (const Workload* w : all_)
+          for (const NamedPort& np : w->ports)
+            if (np.name == port.named_port && np.protocol == port.protocol)
+              for (const std::string& ip : w->ips)
+                if (is_v4(ip)) members.insert(ip + "," + proto + ":" + std::to_string(np.port));
+        it->second = set("n", key, "hash:ip,port", members, "named port " + key);
+      }
+      m += " -m set --match-set " + it->second + " dst,dst";
     }
     return m;
   }
@@ -239,7 +252,9 @@ class Planner {
     if (rules.empty()) return;  // isolation only: nothing to admit
     const std::string self = ingress ? "dst" : "src", other = ingress ? "src" : "dst";
     std::string target_key = p.ns + " pods{" + p.pod_selector.canonical() + "}";
-    std::string targets_set = set("t", target_key, "hash:ip", ips, "local " + target_key);
+    auto [cached, fresh] = peer_sets_.try_emplace("local " + target_key);
+    if (fresh) cached->second = set("t", target_key, "hash:ip", ips, "local " + target_key);
+    const std::string& targets_set = cached->second;
     Chain chain{policy_chain(p, ingress), {}};
     dispatch.rules.push_back("-m set --match-set " + targets_set + " " + self +
                              " -m comment --comment \"" + p.key() + "\" -j " + chain.name);
@@ -273,6 +288,7 @@ class Planner {
   std::vector<const Workload*> all_, local_;
   std::set<const Workload*> in_isolated_, eg_isolated_;
   std::map<std::string, std::string> set_keys_;
+  std::map<std::string, std::string> peer_sets_;  // what a set stands for -> its name
 };
 
 }  // namespace

@@ -29,13 +29,59 @@ std::string policy_key(const json& p) {
   return meta.value("namespace", std::string("default")) + "/" + meta.value("name", std::string());
 }
 
-void fill(std::map<std::string, json>& into, const json& list, std::string (*key)(const json&)) {
+template <class T>
+T parse_as(const json& o);
+template <>
+Workload parse_as<Workload>(const json& o) {
+  return parse_workload(o);
+}
+template <>
+Namespace parse_as<Namespace>(const json& o) {
+  return parse_namespace(o);
+}
+template <>
+k8s::NetworkPolicy parse_as<k8s::NetworkPolicy>(const json& o) {
+  return k8s::network_policy_from_json(o);
+}
+
+// Stores `object` under `key`, parsed; false when it was already there unchanged.
+template <class Slot>
+bool store(std::map<std::string, Slot>& into, const std::string& key, const json& object,
+           const char* what) {
+  Slot& slot = into[key];
+  if (slot.parsed && slot.raw == object) return false;
+  if (!slot.parsed && !slot.problem.empty() && slot.raw == object) return false;
+  slot.raw = object;
+  slot.problem.clear();
+  try {
+    slot.parsed = parse_as<typename decltype(slot.parsed)::value_type>(object);
+  } catch (const std::invalid_argument& e) {
+    slot.parsed.reset();
+    slot.problem = std::string(what) + " " + key + " is not enforced: " + e.what();
+  }
+  return true;
+}
+
+template <class Slot>
+void fill(std::map<std::string, Slot>& into, const json& list, std::string (*key)(const json&),
+          const char* what) {
   into.clear();
   if (list.is_null()) return;
   if (!list.is_array()) throw std::invalid_argument("a snapshot list is not a list");
   for (const json& o : list) {
     if (!o.is_object()) throw std::invalid_argument("a snapshot entry is not an object");
-    into[key(o)] = o;
+    store(into, key(o), o, what);
+  }
+}
+
+template <class Slot, class T>
+void collect(const std::map<std::string, Slot>& from, std::vector<T>& to,
+             std::vector<std::string>& problems) {
+  for (const auto& [key, slot] : from) {
+    if (slot.parsed)
+      to.push_back(*slot.parsed);
+    else
+      problems.push_back(slot.problem);
   }
 }
 
@@ -52,11 +98,14 @@ bool StateMirror::apply(const json& event) {
   if (type == "snapshot") {
     const json& state = member(event, "state");
     if (!state.is_object()) throw std::invalid_argument("\"state\" is not an object");
-    std::map<std::string, json> w, n, p;
-    fill(w, state.value("workloads", json::array()), workload_key);
-    fill(n, state.value("namespaces", json::array()),
-         [](const json& o) { return o.value("name", std::string()); });
-    fill(p, state.value("policies", json::array()), policy_key);
+    Table<Workload> w;
+    Table<Namespace> n;
+    Table<k8s::NetworkPolicy> p;
+    fill(w, state.value("workloads", json::array()), workload_key, "workload");
+    fill(
+        n, state.value("namespaces", json::array()),
+        [](const json& o) { return o.value("name", std::string()); }, "namespace");
+    fill(p, state.value("policies", json::array()), policy_key, "policy");
     workloads_ = std::move(w);
     namespaces_ = std::move(n);
     policies_ = std::move(p);
@@ -78,31 +127,32 @@ bool StateMirror::apply(const json& event) {
   std::string kind = string_member(event, "kind"), key = string_member(event, "key");
   std::string op = string_member(event, "op");
   if (op != "upsert" && op != "delete") throw std::invalid_argument("unknown op \"" + op + "\"");
-  std::map<std::string, json>* into = kind == "workload"    ? &workloads_
-                                      : kind == "namespace" ? &namespaces_
-                                      : kind == "policy"    ? &policies_
-                                                            : nullptr;
   revision_ = std::max(revision_, revision);
-  if (!into) return false;  // DNS records and kinds added later: not policy's business
-  if (op == "delete") return into->erase(key) > 0;
+  if (op == "delete") {
+    if (kind == "workload") return workloads_.erase(key) > 0;
+    if (kind == "namespace") return namespaces_.erase(key) > 0;
+    if (kind == "policy") return policies_.erase(key) > 0;
+    return false;  // DNS records and kinds added later: not policy's business
+  }
+  if (kind != "workload" && kind != "namespace" && kind != "policy") return false;
   const json& object = member(event, "object");
   if (!object.is_object()) throw std::invalid_argument("\"object\" is not an object");
-  json& slot = (*into)[key];
-  if (slot == object) return false;
-  slot = object;
-  return true;
+  return upsert(kind, key, object);
+}
+
+bool StateMirror::upsert(const std::string& kind, const std::string& key, const json& object) {
+  if (kind == "workload") return store(workloads_, key, object, "workload");
+  if (kind == "namespace") return store(namespaces_, key, object, "namespace");
+  return store(policies_, key, object, "policy");
 }
 
 ClusterSnapshot StateMirror::snapshot() const {
-  auto values = [](const std::map<std::string, json>& m) {
-    json a = json::array();
-    for (const auto& [k, v] : m) a.push_back(v);
-    return a;
-  };
-  return parse_cluster_snapshot({{"revision", revision_},
-                                 {"workloads", values(workloads_)},
-                                 {"namespaces", values(namespaces_)},
-                                 {"policies", values(policies_)}});
+  ClusterSnapshot s;
+  s.revision = revision_;
+  collect(workloads_, s.view.workloads, s.problems);
+  collect(namespaces_, s.view.namespaces, s.problems);
+  collect(policies_, s.view.policies, s.problems);
+  return s;
 }
 
 }  // namespace weft::npc

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,12 +33,25 @@ class StateMirror {
   // The router run the revisions belong to: passed back with `since` when reconnecting.
   const std::string& epoch() const { return epoch_; }
 
-  // The view, with the entries that could not be read (ClusterSnapshot::problems).
+  // The view, with the entries that could not be read (ClusterSnapshot::problems). Objects are
+  // parsed once, when they arrive, so this costs a copy, not a parse of the whole cluster.
   ClusterSnapshot snapshot() const;
 
  private:
-  // Objects by state key, as the router rendered them.
-  std::map<std::string, nlohmann::json> workloads_, namespaces_, policies_;
+  // One object by state key: as the router rendered it, and as weft-npc reads it (or why not).
+  template <class T>
+  struct Slot {
+    nlohmann::json raw;
+    std::optional<T> parsed;
+    std::string problem;
+  };
+  template <class T>
+  using Table = std::map<std::string, Slot<T>>;
+  bool upsert(const std::string& kind, const std::string& key, const nlohmann::json& object);
+
+  Table<Workload> workloads_;
+  Table<Namespace> namespaces_;
+  Table<k8s::NetworkPolicy> policies_;
   uint64_t revision_ = 0;
   std::string epoch_;
   bool synced_ = false;
