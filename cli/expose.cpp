@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/datadir_lock.h"
-#include "cli/host_net.h"
+#include "hostnet/host_net.h"
 #include "cli/ipam_client.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"

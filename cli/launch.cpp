@@ -15,7 +15,7 @@
 #include "cli/daemon.h"
 #include "cli/datadir_lock.h"
 #include "cli/host_addresses.h"
-#include "cli/host_net.h"
+#include "hostnet/host_net.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"

@@ -10,7 +10,7 @@
 #include "cli/context.h"
 #include "cli/daemon.h"
 #include "cli/datadir_lock.h"
-#include "cli/host_net.h"
+#include "hostnet/host_net.h"
 #include "cli/output.h"
 #include "cli/router_api.h"
 
