@@ -1,5 +1,6 @@
 #include "common/workloads.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -95,6 +96,27 @@ std::string WorkloadRecord::netns_label() const {
 
 std::string WorkloadRecord::id() const {
   return container_id.empty() ? netns_label() : "cni:" + container_id;
+}
+
+namespace {
+
+std::string dns_label_of(const std::string& given) {
+  std::string n;
+  for (char c : given.substr(0, 63)) {
+    auto u = static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(c)));
+    n += u < 0x80 && std::isalnum(u) ? static_cast<char>(u) : '-';
+  }
+  while (!n.empty() && n.front() == '-') n.erase(n.begin());
+  while (!n.empty() && n.back() == '-') n.pop_back();
+  return n;
+}
+
+}  // namespace
+
+std::string container_workload_name(const std::string& given, const std::string& container_id) {
+  std::string n = dns_label_of(given);
+  if (n.empty()) n = dns_label_of(container_id.substr(0, 12));
+  return n.empty() ? "container" : n;
 }
 
 std::string workloads_json(const std::vector<WorkloadRecord>& records) {

@@ -52,6 +52,12 @@ inline std::string cni_ipam_holder(const std::string& container_id) {
   return "cni:" + container_id;
 }
 
+// A container's name from its runtime (K8S_POD_NAME) as a workload name, which DNS and
+// NetworkPolicies need as a DNS-1123 label: lower case, any other character '-', at most 63,
+// no '-' at either end; the container id's first 12 characters when nothing is left, so
+// podman's default names ("eager_turing") become "eager-turing".
+std::string container_workload_name(const std::string& given, const std::string& container_id);
+
 // {"workloads":[{"id":..,"netns":..,"pid":..,"name":..,"mac":..,"ips":[..],"veth":..,
 //   "netns_inode":..,"namespace":..,"labels":{..},"ports":[{"name","port","protocol"}],
 //   "container_id":..,"network":.. (containers only)}]}

@@ -70,25 +70,6 @@ bool valid_ifname(const std::string& s) {
   return true;
 }
 
-// The runtime's container name as a workload name (a DNS-1123 label, as DNS and policies need):
-// lower case, other characters '-', at most 63; the id's first 12 characters when nothing is
-// left. Podman's default names ("eager_turing") become "eager-turing".
-std::string dns_label_of(const std::string& given) {
-  std::string n;
-  for (char c : given.substr(0, 63)) {
-    auto u = static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(c)));
-    n += u < 0x80 && std::isalnum(u) ? static_cast<char>(u) : '-';
-  }
-  while (!n.empty() && n.front() == '-') n.erase(n.begin());
-  while (!n.empty() && n.back() == '-') n.pop_back();
-  return n;
-}
-std::string workload_name(const std::string& given, const std::string& container_id) {
-  std::string n = dns_label_of(given);
-  if (n.empty()) n = dns_label_of(container_id.substr(0, 12));
-  return n.empty() ? "container" : n;
-}
-
 // What weft-cni turns into its CNI result.
 json answer_of(const json& workload, const Ipv4Cidr& range) {
   json routes = json::array();
@@ -162,7 +143,7 @@ void WorkloadAttacher::attach(const HttpRequest& req, HttpResponder respond) {
     r->spec.ifname = string_of(body, "ifname", false);
     if (r->spec.ifname.empty()) r->spec.ifname = kWorkloadIfName;
     r->network = string_of(body, "network", false).substr(0, 253);
-    r->name = workload_name(string_of(body, "name", false), r->container_id);
+    r->name = container_workload_name(string_of(body, "name", false), r->container_id);
     r->ns = string_of(body, "namespace", false);
     if (body.contains("labels") && !body["labels"].is_null()) r->labels = body["labels"];
     const std::string& path = r->spec.netns_path;
