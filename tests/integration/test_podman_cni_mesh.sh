@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Containers on weft with a real CNI runtime: on two hosts (each a namespace with its own router),
 # `podman run --network weft` puts a container on the overlay through weft-cni and the router's
-# /workloads/attach. Each gets an address from weft IPAM, they reach each other (ping, TCP), the
-# workload carries the namespace and labels given through CNI_ARGS on every host, a repeated ADD
-# answers the same address, and `podman rm` (CNI DEL) releases exactly that address and removes
-# the workload record everywhere.
+# /workloads/attach. Each gets an address from weft IPAM, they reach each other (ping, TCP, sealed
+# on the underlay), the workload carries the namespace and labels given through CNI_ARGS on every
+# host, a repeated ADD answers the same address, and `podman rm` (CNI DEL) releases exactly that
+# address and removes the workload record everywhere.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/lib/netns.sh
@@ -43,10 +43,20 @@ pass "podman run --network weft on two hosts: $c1 got $ip1, $c2 got $ip2 from we
 wait_for "$c1 to ping $c2 across the mesh" 10 podman_on h1 exec "$c1" ping -c1 -W1 -q "$ip2" ||
   fail "$c1 cannot ping $c2"
 podman_on h2 exec "$c2" ping -c2 -W1 -q "$ip1" >/dev/null || fail "$c2 cannot ping $c1"
-podman_on h2 exec -d "$c2" sh -c 'echo pong-$$ | nc -l -p 7000' >/dev/null || fail "no listener in $c2"
-tcp_pong() { podman_on h1 exec "$c1" nc -w 2 "$ip2" 7000 </dev/null | grep -q '^pong-'; }
-wait_for "$c1 to read from $c2 over TCP" 10 tcp_pong || fail "no TCP from $c1 to $c2:7000"
-pass "the containers ping each other and talk TCP across the mesh"
+# TCP, captured on h1's underlay link: the reply crosses it only sealed.
+marker="CNI-MARKER-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+pcap=$HARNESS_DIR/h1-eth0.pcap
+weft_capture_start "$(host_ns h1)" eth0 "$pcap"
+cap_pid=$WEFT_CAPTURE_PID
+podman_on h2 exec -d "$c2" sh -c "echo $marker | nc -l -p 7000" >/dev/null || fail "no listener in $c2"
+tcp_marker() { podman_on h1 exec "$c1" nc -w 2 "$ip2" 7000 </dev/null | grep -qF "$marker"; }
+wait_for "$c1 to read from $c2 over TCP" 10 tcp_marker || fail "no TCP from $c1 to $c2:7000"
+sealed="udp and src host $(host_ip h2) and dst host $(host_ip h1) and port 6783"
+wait_for "tunnel datagrams h2 -> h1 in the capture" 5 weft_pcap_has "$pcap" "$sealed" ||
+  fail "the capture on h1 has no tunnel datagrams from h2"
+weft_capture_stop "$cap_pid" "$pcap"
+if grep -aqF "${marker:0:20}" "$pcap"; then fail "the TCP payload crossed the underlay in clear"; fi
+pass "the containers ping each other and talk TCP across the mesh, encrypted on the underlay"
 
 # The workload as every host sees it: namespace and labels from CNI_ARGS, the container's name.
 workload_of() { weft_on "$1" ps --all --json | jq -c --arg id "$2" '.[] | select(.container_id == $id)'; }
