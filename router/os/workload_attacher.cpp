@@ -209,6 +209,12 @@ void WorkloadAttacher::attach(const HttpRequest& req, HttpResponder respond) {
       return r->respond(
           error_response(400, r->spec.netns_path.substr(0, 256) + " is not a network namespace"));
   }
+  if (uint64_t self = 0;
+      check_netns("/proc/self/ns/net", &self) == NetnsCheck::kOk && self == r->inode) {
+    return r->respond(error_response(400, r->spec.netns_path.substr(0, 256) +
+                                              " is the host's own network namespace, not a "
+                                              "container's"));
+  }
   busy_.insert(r->container_id);
   // Already attached (a repeated ADD): what it has, if its interface is still there.
   if (auto cur = state_.own_workload(r->id());

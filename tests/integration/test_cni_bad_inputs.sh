@@ -22,10 +22,10 @@ good_conf=$(jq -c '{cniVersion, name} + .plugins[0]' "$dir"/net.d/*.conflist)
 c1="$(host_ns h1)-c1" c2="$(host_ns h1)-c2"
 for c in "$c1" "$c2"; do ip netns add "$c" || fail "cannot create $c"; done
 
-# cni COMMAND CONTAINER_ID NETNS_PATH CONFIG: weft-cni as a runtime runs it, in h1; prints its
-# stdout, returns its exit status.
+# cni COMMAND CONTAINER_ID NETNS_PATH CONFIG: weft-cni as a runtime runs it, in h1 (with $CNI_ARGS
+# if set); prints its stdout, returns its exit status.
 cni() {
-  hexec h1 env CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$3" CNI_IFNAME=eth0 \
+  hexec h1 env CNI_ARGS="${CNI_ARGS:-}" CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$3" CNI_IFNAME=eth0 \
     CNI_PATH="$dir/bin" "$dir/bin/weft-cni" <<<"$4"
 }
 # expect_error WHAT CODE MSG_PART COMMAND...: the command fails with CNI error JSON of that code
@@ -78,7 +78,15 @@ nothing_left "missing netns"
 touch "$dir/not-a-netns"
 m2=$(expect_error "not a netns" 100 "is not a network namespace" cni ADD cid4 "$dir/not-a-netns" "$good_conf")
 nothing_left "not a netns"
-pass "netns path that does not exist: code 4, \"$m\"; a file that is no namespace: code 100, \"$m2\"; nothing left"
+m3=$(expect_error "host netns" 100 "the host's own network namespace" cni ADD cid4 \
+  "/run/netns/$(host_ns h1)" "$good_conf")
+nothing_left "host netns"
+pass "netns path that does not exist: code 4, \"$m\"; a file that is no namespace: code 100, \"$m2\"; the host's own: \"$m3\"; nothing left"
+
+m=$(CNI_ARGS="K8S_POD_NAMESPACE=Not_A_Namespace" expect_error "bad namespace" 100 "namespace" \
+  cni ADD cid6 "/run/netns/$c1" "$good_conf")
+nothing_left "bad namespace"
+pass "an invalid namespace from CNI_ARGS: code 100, \"$m\", nothing left"
 
 # Refused by the router after IPAM allocated: the container already has an eth0.
 ip -n "$c2" link add eth0 type veth peer name eth0p || fail "cannot add eth0 to $c2"
