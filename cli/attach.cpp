@@ -18,6 +18,7 @@
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"
+#include "cli/workload_dns.h"
 #include "cli/workload_registry.h"
 #include "common/ipv4_cidr.h"
 #include "common/port_guard.h"
@@ -326,9 +327,12 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
   const std::string name = !o.name.empty() ? o.name
                            : ns.pid > 0    ? "pid-" + std::to_string(ns.pid)
                                            : ns.name;
+  // Names are unique within a namespace, as Kubernetes pod names are (DNS: NAME.NS.weft.local).
+  const std::string in_ns = o.ns.empty() ? "default" : o.ns;
   for (const auto& r : live) {
-    if (r.name == name) {
-      throw CliError("the name " + name + " is already used by the workload in netns " +
+    if (r.name == name && (r.ns.empty() ? "default" : r.ns) == in_ns) {
+      throw CliError("the name " + name + " is already used in namespace " + in_ns +
+                     " by the workload in netns " +
                      r.netns_label() + "; choose another --name, or `" + detach_hint(netns_of(r)) +
                      "` first.");
     }
@@ -396,7 +400,8 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
   say("Attached " + ns.label() + " (name " + name + ") to weft: " + kWorkloadIfName + " has " +
       ip_list + ", MAC " + rec.mac + ", MTU " + mtu +
       (need_route ? ", and a route for " + range.to_string() : "") +
-      ". `weft ps` lists attached workloads; `" + detach_hint(ns) + "` detaches it.");
+      ". `weft ps` lists attached workloads; `" + detach_hint(ns) + "` detaches it." +
+      configure_workload_dns(ctx, ns, rec.ns, range));
 }
 
 void run_detach(const Context& ctx, const DetachOptions& o) {
@@ -441,6 +446,7 @@ void run_detach(const Context& ctx, const DetachOptions& o) {
       removed = true;
     }
     unregister_workload(ctx, r.id());
+    if (r.container_id.empty()) remove_workload_dns(netns_of(r));  // containers: the runtime's
     std::string ips;
     for (const auto& ip : r.ips) ips += (ips.empty() ? "" : ", ") + ip;
     if (auto e = ipam_release(

@@ -188,9 +188,13 @@ bool process_running(pid_t pid) {
 }
 
 bool is_router_for(pid_t pid, const std::string& datadir) {
+  return is_daemon_for(pid, datadir, "weft-router");
+}
+
+bool is_daemon_for(pid_t pid, const std::string& datadir, const std::string& binary) {
   if (!process_running(pid)) return false;
   std::vector<std::string> args = proc_cmdline(pid);
-  if (args.empty()) return false;
+  if (args.empty() || fs::path(args[0]).filename().string().rfind(binary, 0) != 0) return false;
   std::error_code ec;
   fs::path cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
   std::string want = normalised(datadir);
@@ -209,9 +213,8 @@ bool is_router_for(pid_t pid, const std::string& datadir) {
     if (p.is_relative() && !ec) p = cwd / p;
     if (normalised(p) == want) return true;
   }
-  // A router started by hand without --datadir uses the default data dir.
-  return !has_datadir_arg && want == "/var/lib/weft" &&
-         fs::path(args[0]).filename().string().rfind("weft-router", 0) == 0;
+  // A daemon started by hand without --datadir uses the default data dir.
+  return !has_datadir_arg && want == "/var/lib/weft";
 }
 
 std::string log_tail(const std::string& path, off_t from, size_t n) {

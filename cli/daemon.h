@@ -31,6 +31,8 @@ bool process_running(pid_t pid);
 // True if `pid` is a running weft router for `datadir`, judged from its command line: a reused
 // pid from a stale pid file must never be signalled.
 bool is_router_for(pid_t pid, const std::string& datadir);
+// The same for any of weft's daemons started with --datadir ("weft-npc").
+bool is_daemon_for(pid_t pid, const std::string& datadir, const std::string& binary);
 
 // The last `n` lines of `path` from byte `from` on (earlier runs' lines are not this run's
 // problem), each indented; "" if there are none.

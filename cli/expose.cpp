@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/datadir_lock.h"
+#include "cli/expose.h"
 #include "hostnet/host_net.h"
 #include "cli/ipam_client.h"
 #include "cli/output.h"
@@ -194,6 +195,13 @@ void run_hide(const Context& ctx, const std::string& given) {
 }
 
 }  // namespace
+
+Ipv4Cidr ensure_host_exposed(const Context& ctx, const Ipv4Cidr& range) {
+  if (auto have = bridge_addresses(); !have.empty()) return have.front();
+  Ipv4Cidr a = ipam_addresses(ctx, kHostHolder, {}, "for this host").front();
+  expose_address(ctx, a, range);
+  return a;
+}
 
 void add_expose_commands(CLI::App& app, Context& ctx) {
   auto e = std::make_shared<std::string>();

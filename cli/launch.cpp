@@ -15,6 +15,7 @@
 #include "cli/daemon.h"
 #include "cli/datadir_lock.h"
 #include "cli/host_addresses.h"
+#include "cli/npc_process.h"
 #include "hostnet/host_net.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
@@ -26,6 +27,8 @@
 #include "common/ipv4_cidr.h"
 #include "common/peer_name.h"
 #include "common/status_render.h"
+#include "dns/upstreams.h"
+#include "dns/zone.h"
 #include "ipam/ipam_core.h"
 
 namespace weft::cli {
@@ -54,6 +57,11 @@ struct LaunchOptions {
   std::string range;         // "": the stored range, else the default
   std::string ipalloc_init;  // "": the router's default
   std::string cluster_name;  // salts the secret's stretching (router/crypto/cluster_key.h)
+  bool no_npc = false;       // no weft-npc: NetworkPolicies are not enforced on this host
+  bool no_dns = false;
+  std::string dns_listen, dns_domain;  // "": the router's defaults
+  int dns_ttl = -1;                    // -1: the router's default
+  std::vector<std::string> dns_upstreams;
 };
 
 void validate(LaunchOptions& o) {
@@ -104,6 +112,21 @@ void validate(LaunchOptions& o) {
     }
     o.range = r.to_string();
   }
+  for (const auto& u : o.dns_upstreams) {
+    if (!dns::parse_upstream(u))
+      throw CliError("invalid --dns-upstream \"" + u +
+                     "\": give an IPv4 address with an optional port, like 192.0.2.53 or "
+                     "192.0.2.53:5353.");
+  }
+  if (!o.dns_domain.empty()) try {
+      dns::DnsZone check(o.dns_domain);
+    } catch (const std::invalid_argument& e) {
+      throw CliError("invalid --dns-domain: " + std::string(e.what()) + ".");
+    }
+  if (!o.dns_listen.empty() && !dns::parse_upstream(o.dns_listen))
+    throw CliError("invalid --dns-listen \"" + o.dns_listen +
+                   "\": give an IPv4 address with an optional port, like 10.32.0.1 or "
+                   "127.0.0.1:5353.");
   for (const auto& p : o.peers) {
     try {
       parse_host_port(p, kDefaultPort);
@@ -203,6 +226,11 @@ std::vector<std::string> router_args(const Context& ctx, const LaunchOptions& o,
   a.insert(a.end(), {"--capture", o.capture});
   a.insert(a.end(), {"--ipalloc-range", range});
   if (!o.ipalloc_init.empty()) a.insert(a.end(), {"--ipalloc-init", o.ipalloc_init});
+  if (o.no_dns) a.push_back("--no-dns");
+  if (!o.dns_listen.empty()) a.insert(a.end(), {"--dns-listen", o.dns_listen});
+  if (!o.dns_domain.empty()) a.insert(a.end(), {"--dns-domain", o.dns_domain});
+  if (o.dns_ttl >= 0) a.insert(a.end(), {"--dns-ttl", std::to_string(o.dns_ttl)});
+  for (const auto& u : o.dns_upstreams) a.insert(a.end(), {"--dns-upstream", u});
   a.insert(a.end(), o.peers.begin(), o.peers.end());
   return a;
 }
@@ -307,6 +335,19 @@ void keep_overlay(const Context& ctx, const LaunchOptions& o,
   }
 }
 
+// weft-npc beside the router, unless --no-npc; under systemd it is its own unit.
+void launch_npc(const Context& ctx, const LaunchOptions& o) {
+  if (o.no_npc) {
+    warn("weft-npc is not started (--no-npc): NetworkPolicies are not enforced on this host.");
+    return;
+  }
+  if (under_systemd()) {
+    say("Under systemd, weft-npc runs as its own unit: `systemctl enable --now weft-npc`.");
+    return;
+  }
+  start_npc(ctx);
+}
+
 void run_launch(const Context& ctx, LaunchOptions o) {
   validate(o);
   const std::string dir = ctx.datadir();
@@ -315,6 +356,7 @@ void run_launch(const Context& ctx, LaunchOptions o) {
   std::optional<OverlayConfig> stored = read_overlay_config(ctx);
   if (already_running(ctx, o)) {
     keep_overlay(ctx, o, stored);
+    launch_npc(ctx, o);
     notify_service_ready(read_pid_file(ctx.pid_file()));  // under systemd: adopt the router
     return;
   }
@@ -362,6 +404,7 @@ void run_launch(const Context& ctx, LaunchOptions o) {
     try {
       if (auto status = try_get_status(ctx, std::chrono::seconds(1))) {
         report_started(*status);
+        launch_npc(ctx, o);
         notify_service_ready(pid);  // under systemd (Type=notify): the router is the main process
         return;
       }
@@ -417,6 +460,8 @@ void add_launch_command(CLI::App& app, Context& ctx) {
                   "one cluster do not serve against another; the same on every host (also "
                   "WEFT_CLUSTER_NAME). Default: none (the fixed salt of earlier clusters)")
       ->envname("WEFT_CLUSTER_NAME");
+  cmd->add_flag("--no-npc", o->no_npc,
+                "Do not start weft-npc (NetworkPolicies are then not enforced on this host)");
   cmd->add_flag("--no-discovery", o->no_discovery,
                 "Connect only to the given peers, not to peers they tell us about");
   cmd->add_option("--capture", o->capture,
@@ -443,6 +488,22 @@ void add_launch_command(CLI::App& app, Context& ctx) {
           return std::string(e.what());
         }
       });
+  auto* nodns = cmd->add_flag("--no-dns", o->no_dns,
+                              "Do not serve DNS to the workloads (attach then writes no resolver "
+                              "config)");
+  cmd->add_option("--dns-listen", o->dns_listen,
+                  "Address of the DNS server, ADDR[:PORT]; default: this host's overlay address "
+                  "on the bridge, port 53")
+      ->excludes(nodns);
+  cmd->add_option("--dns-domain", o->dns_domain,
+                  "The cluster's DNS domain (default weft.local): workload web in namespace shop "
+                  "is web.shop.weft.local");
+  cmd->add_option("--dns-ttl", o->dns_ttl, "TTL of the cluster's DNS answers, seconds (default 1)")
+      ->check(CLI::Range(0, 86400));
+  cmd->add_option("--dns-upstream", o->dns_upstreams,
+                  "Where other names go, ADDR[:PORT], repeatable; default: the nameservers of "
+                  "/etc/resolv.conf (re-read when it changes)")
+      ->allow_extra_args(false);  // one value each time: PEER... may follow
   cmd->add_option("peers", o->peers, "Peers to connect to: HOST or HOST:PORT");
   cmd->callback([&ctx, o] { run_launch(ctx, *o); });
 }

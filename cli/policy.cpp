@@ -3,10 +3,12 @@
 // takes for NetworkPolicies: YAML or JSON, several documents, or a `kind: List`; the whole input
 // is checked first (k8s/policy_documents.h), and an invalid document applies nothing.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -19,6 +21,9 @@
 #include "k8s/network_policy.h"
 #include "k8s/policy_documents.h"
 #include "k8s/yaml_json.h"
+#include "npc/cluster_view_json.h"
+#include "npc/planner.h"
+#include "npc/why.h"
 
 namespace weft::cli {
 
@@ -112,6 +117,33 @@ void run_list(const Context& ctx, const std::string& ns, bool as_json) {
   std::cout << text_table(table) << std::flush;
 }
 
+// The cluster as weft-npc sees it (the router's GET /state).
+npc::ClusterSnapshot cluster_snapshot(const Context& ctx) {
+  try {
+    return npc::parse_cluster_snapshot(get_json(ctx, "/state"));
+  } catch (const std::invalid_argument& e) {
+    throw CliError(std::string("the router's cluster state is unreadable: ") + e.what());
+  }
+}
+
+// What weft-npc cannot enforce as written about policy NS/NAME (the planner's own problems).
+std::vector<std::string> policy_problems(const npc::ClusterSnapshot& snap,
+                                         const std::string& name) {
+  std::vector<std::string> out;
+  // The planner finds problems while planning the hosts whose workloads a policy selects.
+  std::set<std::string> hosts, all(snap.problems.begin(), snap.problems.end());
+  for (const npc::Workload& w : snap.view.workloads) hosts.insert(w.host);
+  for (const std::string& host : hosts) {
+    npc::PlannerConfig cfg;
+    cfg.local_host = host;
+    for (const std::string& p : npc::plan(snap.view, cfg).problems) all.insert(p);
+  }
+  for (const std::string& p : all)
+    if (p.find(name + " ") != std::string::npos || p.find(name + ":") != std::string::npos)
+      out.push_back(p);
+  return out;
+}
+
 void run_get(const Context& ctx, const std::string& name, const std::string& format) {
   if (name.find('/') == std::string::npos)
     throw CliError("give the policy as NAMESPACE/NAME, e.g. `weft policy get default/" + name +
@@ -121,6 +153,55 @@ void run_get(const Context& ctx, const std::string& name, const std::string& for
     std::cout << p.dump(2) << "\n";
   else
     std::cout << k8s::to_yaml(p) << std::flush;
+  for (const std::string& problem : policy_problems(cluster_snapshot(ctx), name))
+    warn("Warning: not enforced as written: " + problem);
+}
+
+// `weft policy why SRC DST PORT/PROTO`: the planner's own verdict (npc/why.h).
+void run_why(const Context& ctx, const std::string& src, const std::string& dst,
+             const std::string& port_proto, bool as_json) {
+  size_t slash = port_proto.find('/');
+  std::string proto = slash == std::string::npos ? "TCP" : port_proto.substr(slash + 1);
+  std::transform(proto.begin(), proto.end(), proto.begin(), ::toupper);
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(port_proto.substr(0, slash), &used);
+    if (used != port_proto.substr(0, slash).size()) throw std::invalid_argument("");
+  } catch (const std::exception&) {
+    throw CliError("give the port as NUMBER/PROTOCOL, e.g. 80/TCP or 53/UDP (got \"" + port_proto +
+                   "\").");
+  }
+  npc::ClusterSnapshot snap = cluster_snapshot(ctx);
+  npc::Explanation x;
+  try {
+    x = npc::explain(snap.view, src, dst, port, proto);
+  } catch (const std::invalid_argument& e) {
+    throw CliError(std::string(e.what()) +
+                   ". Name workloads as NAMESPACE/NAME (`weft ps --all`) "
+                   "or give an address.");
+  }
+  if (!as_json) {
+    std::cout << x.text << std::flush;
+    return;
+  }
+  auto direction = [](const npc::DirectionVerdict& v) {
+    json j = {{"applies", v.applies},
+              {"isolated", v.isolated},
+              {"policies", v.policies},
+              {"allowed", v.allowed()}};
+    if (v.admitted_by) j["admitted_by"] = *v.admitted_by;
+    return j;
+  };
+  std::cout << json{{"allowed", x.allowed},
+                    {"source", x.src},
+                    {"destination", x.dst},
+                    {"port", port},
+                    {"protocol", proto},
+                    {"egress", direction(x.egress)},
+                    {"ingress", direction(x.ingress)}}
+                   .dump(2)
+            << "\n";
 }
 
 void run_delete(const Context& ctx, const std::vector<std::string>& names) {
@@ -172,6 +253,18 @@ void add_policy_commands(CLI::App& app, Context& ctx) {
   CLI::App* del = policy->add_subcommand("delete", "Delete NetworkPolicies, cluster-wide");
   del->add_option("names", *names, "NAMESPACE/NAME...")->required();
   del->callback([&ctx, names] { run_delete(ctx, *names); });
+
+  auto why = std::make_shared<std::vector<std::string>>();
+  auto why_json = std::make_shared<bool>(false);
+  CLI::App* w = policy->add_subcommand(
+      "why", "Would a connection be allowed, and by which policy and rule (or why not)");
+  w->add_option("args", *why,
+                "SRC DST PORT/PROTO: workloads as NAMESPACE/NAME or addresses, e.g. "
+                "shop/web shop/db 5432/TCP")
+      ->expected(3)
+      ->required();
+  w->add_flag("--json", *why_json, "Print the verdict as JSON");
+  w->callback([&ctx, why, why_json] { run_why(ctx, (*why)[0], (*why)[1], (*why)[2], *why_json); });
 }
 
 }  // namespace weft::cli

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/npc_process.h"
 #include "hostnet/host_net.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
@@ -39,7 +40,36 @@ std::string overlay_line(const Context& ctx) {
   }
 }
 
+// "Policy: ..." after the summary: whether weft-npc enforces NetworkPolicies here.
+std::string npc_line(const std::optional<nlohmann::json>& npc) {
+  if (!npc)
+    return "Policy: weft-npc is not running: policy changes are not enforced on this host (rules "
+           "already in the kernel stay). `weft launch` starts it.\n";
+  const nlohmann::json& n = *npc;
+  std::string line = "Policy: weft-npc enforcing revision " +
+                     std::to_string(n.value("applied_revision", 0)) + " (" +
+                     std::to_string(n.value("policies", 0)) + " policies, " +
+                     std::to_string(n.value("local_workloads", 0)) + " local workloads, " +
+                     std::to_string(n.value("rules", 0)) + " rules, " +
+                     std::to_string(n.value("sets", 0)) + " ipsets)";
+  if (!n.value("router_connected", false)) line += "; NOT following the router (reconnecting)";
+  size_t problems = n.value("problems", nlohmann::json::array()).size();
+  if (problems)
+    line += "; " + std::to_string(problems) + " not enforced as written (`weft status npc`)";
+  return line + "\n";
+}
+
 void run_status(const Context& ctx, const StatusOptions& o) {
+  if (o.view == "npc") {
+    auto npc = npc_status(ctx);
+    if (!npc)
+      throw CliError("weft-npc is not running for " + ctx.datadir() + ": `weft launch` starts it.");
+    std::cout << (o.json ? npc->dump(2) + "\n" : npc_line(npc)) << std::flush;
+    if (!o.json)
+      for (const auto& p : npc->value("problems", nlohmann::json::array()))
+        std::cout << "  not enforced as written: " << p.get<std::string>() << "\n";
+    return;
+  }
   if (o.view == "ipam") {
     nlohmann::json s = get_json(ctx, "/ipam/status");
     std::cout << (o.json ? s.dump(2) + "\n" : render_ipam_status(s)) << std::flush;
@@ -47,8 +77,11 @@ void run_status(const Context& ctx, const StatusOptions& o) {
   }
   StatusView view = o.view.empty() ? StatusView::kSummary : *parse_status_view(o.view);
   nlohmann::json status = get_status(ctx);
+  const bool summary = view == StatusView::kSummary;
+  std::optional<nlohmann::json> npc = summary ? npc_status(ctx) : std::nullopt;
+  if (o.json && summary) status["npc"] = npc ? *npc : nlohmann::json(nullptr);
   std::cout << (o.json ? render_status_json(status, view) : render_status(status, view))
-            << (!o.json && view == StatusView::kSummary ? overlay_line(ctx) : "") << std::flush;
+            << (!o.json && summary ? overlay_line(ctx) + npc_line(npc) : "") << std::flush;
 }
 
 }  // namespace
@@ -58,12 +91,12 @@ void add_status_command(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "status",
       "Show this host's router and the mesh: a summary and its connections, or one view in "
-      "detail (peers, connections, targets, ipam)");
+      "detail (peers, connections, targets, ipam, npc)");
   cmd->add_option("view", o->view,
                   "peers: every peer and its connections; connections: this router's "
                   "connections; targets: the addresses it keeps connecting to; ipam: who owns "
-                  "which addresses")
-      ->check(CLI::IsMember({"peers", "connections", "targets", "ipam"}));
+                  "which addresses; npc: weft-npc's enforcement")
+      ->check(CLI::IsMember({"peers", "connections", "targets", "ipam", "npc"}));
   cmd->add_flag("--json", o->json, "Print the router's JSON (or the view's part of it)");
   cmd->callback([&ctx, o] { run_status(ctx, *o); });
 }

@@ -10,9 +10,13 @@
 #include "cli/context.h"
 #include "cli/daemon.h"
 #include "cli/datadir_lock.h"
+#include "cli/npc_process.h"
 #include "hostnet/host_net.h"
 #include "cli/output.h"
 #include "cli/router_api.h"
+#include "cli/workload_dns.h"
+#include "cli/workload_registry.h"
+#include "npc/os/kernel_io.h"
 
 namespace weft::cli {
 
@@ -97,6 +101,9 @@ std::optional<DatadirLock> lock_if_present(const std::string& dir) {
 
 void run_stop(const Context& ctx) {
   auto lock = lock_if_present(ctx.datadir());
+  if (auto npc = stop_npc(ctx))
+    say("Stopped weft-npc (pid " + std::to_string(*npc) +
+        "); its rules stay in the kernel, so isolated workloads stay isolated.");
   pid_t pid = 0;
   if (stop_router(ctx, &pid) == Stopped::kNotRunning) {
     say("weft is not running on this host (no router for " + ctx.datadir() +
@@ -136,13 +143,27 @@ std::string remove_overlay_interfaces() {
   return msg + ".";
 }
 
+// weft-npc's chains, hooks and sets (npc/os/kernel_io.h): with them gone, no policy isolates
+// anything on this host.
+std::string remove_policy_rules() {
+  try {
+    npc::remove_all();
+    return "Removed weft's NetworkPolicy rules (WEFT-* chains and weft-* ipsets), if any.";
+  } catch (const std::exception& e) {
+    throw CliError(std::string("cannot remove weft's NetworkPolicy rules: ") + e.what() +
+                   ". Run `weft reset` as root.");
+  }
+}
+
 void run_reset(const Context& ctx) {
   const std::string dir = ctx.datadir();
   auto lock = lock_if_present(dir);
+  if (auto npc = stop_npc(ctx)) say("Stopped weft-npc (pid " + std::to_string(*npc) + ").");
   pid_t pid = 0;
   if (stop_router(ctx, &pid) != Stopped::kNotRunning) {
     say("Stopped the weft router (pid " + std::to_string(pid) + ").");
   }
+  say(remove_policy_rules());
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
     std::string removed = remove_overlay_interfaces();
@@ -166,6 +187,10 @@ void run_reset(const Context& ctx) {
     throw CliError(dir +
                    " does not look like a weft data dir (none of secret, router.log, "
                    "router.pid, api.sock); not removing anything. Check --datadir.");
+  }
+  try {  // the workloads' resolv.conf files (cli/workload_dns.h) go with their attachment
+    for (const auto& r : read_workloads(ctx)) remove_workload_dns(netns_of(r));
+  } catch (const CliError&) {  // nothing readable: nothing of ours to remove
   }
   std::string removed = remove_overlay_interfaces();
   if (!removed.empty()) say(removed);

@@ -1,7 +1,5 @@
 // weft-router: the per-host mesh router. Started by `weft launch`; see README.md.
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +8,7 @@
 #include "common/atomic_file.h"
 #include "common/ipv4_cidr.h"
 #include "common/overlay.h"
+#include "common/pid_file.h"
 #include "router/crypto/cluster_key.h"
 #include "router/identity/identity.h"
 #include "router/os/router_daemon.h"
@@ -20,7 +19,7 @@ int main(int argc, char** argv) {
   CLI::App app{"weft-router: the weft mesh router (normally started by `weft launch`)"};
   std::string datadir = "/var/lib/weft", name, nickname, http_addr;
   uint16_t port = 6783;
-  bool no_encryption = false, no_discovery = false, debug = false;
+  bool no_encryption = false, no_discovery = false, debug = false, no_dns = false;
   std::vector<std::string> peers;
   std::string capture = "tap", bridge = "weft";
   int mtu = 0;
@@ -49,6 +48,18 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-name", cluster_name,
                  "Salts the stretching of the cluster secret; the same on every host "
                  "(default: none, the fixed salt)");
+  DnsModuleConfig dns;
+  app.add_flag("--no-dns", no_dns, "Do not serve DNS (names are still kept for /dns/lookup)");
+  app.add_option("--dns-listen", dns.listen,
+                 "DNS address ADDR[:PORT] (default: the bridge's IPv4 address, port 53, "
+                 "followed as it changes)");
+  app.add_option("--dns-domain", dns.domain, "The cluster's DNS domain")->capture_default_str();
+  app.add_option("--dns-ttl", dns.ttl_s, "TTL of DNS answers, seconds")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  app.add_option("--dns-upstream", dns.upstreams,
+                 "Upstream DNS server ADDR[:PORT], repeatable (default: resolv.conf's)")
+      ->allow_extra_args(false);  // one value each time: PEER... may follow
   app.add_flag("--debug", debug, "Verbose logging");
   app.add_option("peers", peers, "Peers to connect to (host[:port])");
   CLI11_PARSE(app, argc, argv);
@@ -59,14 +70,7 @@ int main(int argc, char** argv) {
 
   try {
     // The pid file is locked for the process's life: a second router on this data dir fails here.
-    std::string pidfile = datadir + "/router.pid";
-    int fd = ::open(pidfile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot open " + pidfile + ": " + strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0)
-      throw std::runtime_error("another weft router is already running on " + datadir);
-    std::string pid = std::to_string(getpid()) + "\n";
-    if (ftruncate(fd, 0) != 0 || write(fd, pid.data(), pid.size()) != ssize_t(pid.size()))
-      throw std::runtime_error("cannot write " + pidfile);
+    PidFile pidfile(datadir + "/router.pid", "weft router on " + datadir);
 
     Identity id = load_or_create_identity(
         datadir, name.empty() ? std::nullopt : std::optional<std::string>(name),
@@ -99,6 +103,13 @@ int main(int argc, char** argv) {
       throw std::runtime_error("--ipalloc-range/--ipalloc-init: " + std::string(e.what()));
     }
     o.started_unix_ms = o.self.incarnation;
+    dns.enabled = !no_dns;
+    try {
+      dns::DnsZone check(dns.domain);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("--dns-domain: " + std::string(e.what()));
+    }
+    o.dns = dns;
     if (o.encryption) {
       auto secret = read_file(datadir + "/secret");
       if (!secret || secret->empty())
@@ -108,7 +119,6 @@ int main(int argc, char** argv) {
     }
     RouterDaemon daemon(std::move(o));
     daemon.run();
-    unlink(pidfile.c_str());
     return 0;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -39,7 +39,8 @@ _weft() {
     --pid)
       COMPREPLY=($(compgen -W "$(ps -eo pid= 2>/dev/null)" -- "$cur"))
       return ;;
-    --name | --nickname | --port | --http-addr | --password | --mtu | --ipalloc-range | --network)
+    --name | --nickname | --port | --http-addr | --password | --mtu | --ipalloc-range | --network | \
+      --dns-listen | --dns-domain | --dns-ttl | --dns-upstream)
       return ;;
   esac
 
@@ -52,13 +53,14 @@ _weft() {
   case $cmd in
     launch)
       opts+=" --name --nickname --port --http-addr --password --password-file --no-encryption
-        --no-discovery --mtu --ipalloc-range --ipalloc-init --capture" ;;
+        --no-discovery --no-npc --mtu --ipalloc-range --ipalloc-init --capture --no-dns --dns-listen
+        --dns-domain --dns-ttl --dns-upstream" ;;
     attach) opts+=" --name --pid" ;;
     detach) opts+=" --pid" ;;
     ps) opts+=" --json" ;;
     status)
       if [[ $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "peers connections targets ipam" -- "$cur"))
+        COMPREPLY=($(compgen -W "peers connections targets ipam npc" -- "$cur"))
         return
       fi
       opts+=" --json" ;;

@@ -153,6 +153,7 @@ void DnsServer::start() {
   udp_.non_blocking(true);
   upstream_udp_.non_blocking(true);
   running_ = true;
+  ++run_;
   refresh_upstreams();
   spdlog::info("DNS: serving {} on {} (UDP, TCP)", zone_.domain().to_string(), listen_address());
   receive(udp_, udp_buf_, udp_from_, &DnsServer::on_client_datagram);
@@ -169,6 +170,7 @@ void DnsServer::stop() {
   upstream_udp_.close(ec);
   tcp_.close(ec);
   timer_.cancel();
+  timer_at_ = -1;
   resolv_timer_.cancel();
   for (auto& [id, c] : tcp_clients_) {
     c->socket.close(ec);
@@ -177,6 +179,12 @@ void DnsServer::stop() {
   tcp_clients_.clear();
   for (auto& [id, x] : exchanges_) x->socket.close(ec);
   exchanges_.clear();
+}
+
+void DnsServer::set_listen(std::string listen) {
+  stop();
+  cfg_.listen = std::move(listen);
+  start();
 }
 
 std::string DnsServer::listen_address() const {
@@ -258,8 +266,8 @@ void DnsServer::poll_resolv_conf() {
     refresh_upstreams();
   }
   resolv_timer_.expires_after(std::chrono::milliseconds(cfg_.resolv_conf_poll_ms));
-  resolv_timer_.async_wait([this](const boost::system::error_code& e) {
-    if (!e) poll_resolv_conf();
+  resolv_timer_.async_wait([this, run = run_](const boost::system::error_code& e) {
+    if (!e && run == run_) poll_resolv_conf();
   });
 }
 
@@ -284,20 +292,20 @@ void DnsServer::rearm() {
 // being non-blocking) before waiting again: one wakeup for a burst instead of one per datagram.
 void DnsServer::receive(udp::socket& sock, std::vector<uint8_t>& buf, udp::endpoint& from,
                         void (DnsServer::*on_datagram)(size_t)) {
-  sock.async_receive_from(
-      asio::buffer(buf), from,
-      [this, &sock, &buf, &from, on_datagram](const boost::system::error_code& ec, size_t n) {
-        if (ec == asio::error::operation_aborted || !running_) return;
-        if (!ec) (this->*on_datagram)(n);
-        boost::system::error_code e;
-        for (int i = 0; i < kDrainBurst && running_; ++i) {
-          size_t m = sock.receive_from(asio::buffer(buf), from, 0, e);
-          if (e) break;
-          (this->*on_datagram)(m);
-        }
-        rearm();
-        receive(sock, buf, from, on_datagram);
-      });
+  auto on_receive = [this, &sock, &buf, &from, on_datagram, run = run_](
+                        const boost::system::error_code& ec, size_t n) {
+    if (ec == asio::error::operation_aborted || !running_ || run != run_) return;
+    if (!ec) (this->*on_datagram)(n);
+    boost::system::error_code e;
+    for (int i = 0; i < kDrainBurst && running_; ++i) {
+      size_t m = sock.receive_from(asio::buffer(buf), from, 0, e);
+      if (e) break;
+      (this->*on_datagram)(m);
+    }
+    rearm();
+    receive(sock, buf, from, on_datagram);
+  };
+  sock.async_receive_from(asio::buffer(buf), from, on_receive);
 }
 
 void DnsServer::on_client_datagram(size_t n) {
@@ -306,8 +314,8 @@ void DnsServer::on_client_datagram(size_t n) {
 }
 
 void DnsServer::accept_tcp() {
-  tcp_.async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
-    if (ec == asio::error::operation_aborted || !running_) return;
+  tcp_.async_accept([this, run = run_](const boost::system::error_code& ec, tcp::socket s) {
+    if (ec == asio::error::operation_aborted || !running_ || run != run_) return;
     if (!ec) {
       if (tcp_clients_.size() >= cfg_.max_tcp_clients) {
         ++tcp_refused_;

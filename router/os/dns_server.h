@@ -11,16 +11,8 @@
 // The zone is the caller's: it changes the zone (upsert/remove/replace_all) on the same thread
 // and the next query sees it. Malformed queries are counted; their log lines are rate-limited.
 //
-// Wiring in the router (sketch):
-//   dns::DnsZone zone(opts.dns_domain);                       // --dns-domain, "weft.local."
-//   DnsServerConfig dc{.enabled = !opts.no_dns, .listen = opts.dns_listen /* bridge addr */,
-//                      .ttl_s = opts.dns_ttl, .upstreams = opts.dns_upstreams};
-//   DnsServer dns(io, dc, zone);  dns.start();
-//   on workload change: zone.upsert("workload:" + host + "/" + id,
-//                                   dns::DnsZone::workload_name(name, ns), ips) / zone.remove(key)
-//   on hand-added record: zone.upsert("manual:" + zone.relative_name(name), name, all_its_ips)
-//   other routers' DNS addresses known: dns.set_other_resolvers({...})
-//   routes "/dns/lookup" -> dns.handle(req, respond); "/metrics" += dns.metrics_text()
+// The router runs it through router/os/dns_module.h, which feeds the zone from the cluster
+// state and picks the listen address.
 // clang-format off: the regrouping would move it after the Boost headers
 #include <utility>  // Boost 1.74's asio headers need it first with GCC 12
 // clang-format on
@@ -72,8 +64,12 @@ class DnsServer : private dns::ResolverIo {
   // Binds the listeners and reads the upstreams. Throws std::runtime_error saying what to do
   // when the address is invalid or taken. Does nothing when the config says disabled.
   void start();
-  // Closes every socket and timer; idempotent. Queries in flight get no answer.
+  // Closes every socket and timer; idempotent. Queries in flight get no answer. start() may be
+  // called again afterwards (handlers of the earlier run are ignored).
   void stop();
+  // Serves on `listen` from now on: stop(), then start() with it (throws like start()). The
+  // zone, the upstream choice and the counters stay.
+  void set_listen(std::string listen);
   // The bound listen address ("10.32.0.1:53"), or "" before start() / when disabled.
   std::string listen_address() const;
   // Other routers' DNS addresses changed (cluster state): refilters the upstreams.
@@ -129,6 +125,7 @@ class DnsServer : private dns::ResolverIo {
   std::vector<std::string> resolv_nameservers_;
   std::string resolv_stamp_;  // mtime and size of resolv.conf when last read
   bool running_ = false;
+  uint64_t run_ = 0;  // which start() the pending handlers belong to; stale ones return
   // Malformed-query log: one line per interval, with the count since the last line.
   int64_t malformed_logged_at_ = INT64_MIN / 2;
   uint64_t malformed_suppressed_ = 0;

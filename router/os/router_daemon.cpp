@@ -118,6 +118,11 @@ void RouterDaemon::run() {
   state_->start(*this);
   ipam_->on_rmpeer([this](PeerName p) { state_->forget_host(p); });
 
+  DnsModuleConfig dc = opts_.dns;
+  dc.bridge = opts_.bridge;
+  dns_ = std::make_unique<DnsModule>(io_, std::move(dc), *state_);
+  dns_->start(*this);
+
   dp_io_->start(*dp_);
   WorkloadAttacherConfig wc;
   wc.bridge = opts_.bridge;

@@ -1,6 +1,6 @@
 #pragma once
 // The router process: wires the mesh core to TCP (listener + control connections), the data
-// plane to its I/O adapter, the modules (IPAM, the cluster state) to the mesh and the API, and
+// plane to its I/O adapter, the modules (IPAM, the cluster state, DNS) to the mesh and the API, and
 // runs everything on one io_context with one timer. Features live in their modules; this file
 // only connects them.
 #include <boost/asio/io_context.hpp>
@@ -27,6 +27,7 @@
 #include "router/dataplane/neighbor_keying.h"
 #include "router/mesh/mesh_core.h"
 #include "router/os/control_connection.h"
+#include "router/os/dns_module.h"
 #include "router/os/control_listener.h"
 #include "router/os/dataplane_io.h"
 #include "router/os/ipam_service.h"
@@ -50,6 +51,7 @@ struct RouterOptions {
   ipam::InitMode ipalloc_init;
   uint64_t started_unix_ms = 0;
   int64_t peer_gone_after_ms = 60'000;  // an unreachable host's workloads go after this
+  DnsModuleConfig dns;                   // its bridge is `bridge`
 };
 
 // common/overlay.h states the overhead for the CLI; it must match the wire: IPv4 + UDP headers,
@@ -114,6 +116,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Mod
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<IpamService> ipam_;
   std::unique_ptr<StateService> state_;
+  std::unique_ptr<DnsModule> dns_;  // follows state_: destroyed before it
   std::unique_ptr<WorkloadAttacher> attacher_;  // CNI: /workloads/attach and /detach
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
   std::unique_ptr<ControlListener> listener_;  // port 6783 (issue 10: admission limits)

@@ -55,6 +55,11 @@ class StateService : private state::StateStore, private state::StateEvents {
   // The whole state as served by GET /state.
   nlohmann::json snapshot() const;
   const state::StateCore& core() const { return *core_; }
+  // `f` is called after every change, local or remote, in revision order (after start: read
+  // core().table() for what came before). Other modules (DNS) follow the state this way.
+  void on_changes(std::function<void(const state::Change&)> f) {
+    listeners_.push_back(std::move(f));
+  }
 
   // This host's workloads, for the router's other modules (the CNI attach, workload_attacher.h):
   // the one with key id `id` (nullopt when there is none); `w` checked and completed as
@@ -86,6 +91,7 @@ class StateService : private state::StateStore, private state::StateEvents {
   std::string epoch_;  // this run's id: revisions of another run cannot be resumed
   std::unique_ptr<state::StateCore> core_;
   std::vector<std::shared_ptr<Watcher>> watchers_;
+  std::vector<std::function<void(const state::Change&)>> listeners_;
   uint64_t save_failures_ = 0;
 };
 

@@ -209,7 +209,11 @@ harness__destroy() {
     fi
   fi
   # (2>/dev/null: two runs may sweep the same dead run at once; what matters is checked below.)
-  for ns in $(harness__run_ns "$run"); do ip netns del "$ns" 2>/dev/null; done
+  # (/etc/netns/NS: what `weft attach` wrote for a workload namespace and no detach removed.)
+  for ns in $(harness__run_ns "$run"); do
+    ip netns del "$ns" 2>/dev/null
+    [[ -d /etc/netns/$ns ]] && rm -rf "/etc/netns/$ns"
+  done
   [[ -z $(harness__run_ns "$run") ]] ||
     echo "harness: could not delete namespaces: $(harness__run_ns "$run" | xargs)" >&2
   return 0

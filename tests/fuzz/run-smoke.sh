@@ -6,7 +6,7 @@
 #   tests/fuzz/run-smoke.sh                          every target
 #   FUZZ_SECONDS=300 tests/fuzz/run-smoke.sh mesh_message peer_hello
 #
-# Environment: FUZZ_SECONDS (per target), BUILD_DIR (default <repo>/build-fuzz), CXX (default
+# Environment: FUZZ_SECONDS (per target), FUZZ_PARALLEL (targets at once, default nproc), BUILD_DIR (default <repo>/build-fuzz), CXX (default
 # clang++), FUZZ_JOBS (ninja -j). Inputs that found new coverage go to tests/fuzz/corpus-out/<target>/
 # (git-ignored; the seeds in tests/fuzz/corpus/ are only read), crashing inputs to
 # tests/fuzz/corpus-out/crash-<target>-*, and each run's log to tests/fuzz/corpus-out/<target>.log.
@@ -51,22 +51,39 @@ mkdir -p "$out"
 # UBSan reports are recoverable by default; make them crashes so libFuzzer keeps the input.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
+# run_target T: one target's run; its report goes to $out/T.report, its status to $out/T.status.
+run_target() {
+  local t=$1 log="$out/$1.log" runs cov
+  mkdir -p "$out/$t"
+  {
+    echo "== fuzz_$t for ${seconds}s"
+    if "$build/tests/fuzz/fuzz_$t" -max_len=65536 -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/crash-$t-" \
+      "$out/$t" "$here/corpus/$t" >"$log" 2>&1; then
+      runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+      cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
+      echo "   ok: ${runs:-?} runs, ${cov:-no coverage line}, corpus $(find "$out/$t" -type f | wc -l) new inputs"
+      echo 0 >"$out/$t.status"
+    else
+      echo "   FAILED (log: $log)"
+      grep -E 'ERROR|SUMMARY|==[0-9]+==|Test unit written|runtime error' "$log" | head -20 || true
+      echo 1 >"$out/$t.status"
+    fi
+  } >"$out/$t.report"
+}
+
+# Targets run FUZZ_PARALLEL at a time (default: one per core); each is single-threaded.
+parallel=${FUZZ_PARALLEL:-$(nproc)}
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  rm -f "$out/$t.status"
+  run_target "$t" &
+done
+wait
 failed=()
 for t in "${targets[@]}"; do
-  mkdir -p "$out/$t"
-  log="$out/$t.log"
-  echo "== fuzz_$t for ${seconds}s"
-  if "$build/tests/fuzz/fuzz_$t" -max_len=65536 -max_total_time="$seconds" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/crash-$t-" \
-    "$out/$t" "$here/corpus/$t" >"$log" 2>&1; then
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
-    echo "   ok: ${runs:-?} runs, ${cov:-no coverage line}, corpus $(find "$out/$t" -type f | wc -l) new inputs"
-  else
-    echo "   FAILED (log: $log)"
-    grep -E 'ERROR|SUMMARY|==[0-9]+==|Test unit written|runtime error' "$log" | head -20 || true
-    failed+=("$t")
-  fi
+  cat "$out/$t.report"
+  [ "$(cat "$out/$t.status" 2>/dev/null)" = 0 ] || failed+=("$t")
 done
 
 if [ ${#failed[@]} -gt 0 ]; then

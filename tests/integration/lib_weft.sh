@@ -220,3 +220,12 @@ weft_raise_workload_mtu() {
   ip -n "$(host_ns "$h")" link set "$port" mtu "$mtu" || fail "cannot raise $port's MTU on $h"
   ip -n "$wns" link set ethweft mtu "$mtu" || fail "cannot raise the MTU in $wns"
 }
+
+# weft_npc_caught_up hN: hN's weft-npc enforces every change its router holds (the router's
+# state revision equals the one weft-npc last programmed).
+weft_npc_caught_up() {
+  local rev applied
+  rev=$(curl -sf --unix-socket "$(host_datadir "$1")/api.sock" http://weft/state | jq .revision) || return 1
+  applied=$(curl -sf --unix-socket "$(host_datadir "$1")/npc.sock" http://weft/status | jq .applied_revision) || return 1
+  [[ $rev == "$applied" ]]
+}

@@ -5,6 +5,8 @@
 # addresses (and no TC with +bufsize), forwarding incl. TCP retry of a truncated upstream reply,
 # resolv.conf re-read on change with our own address skipped, loop refusal, SERVFAIL within a
 # bounded time when dnsmasq is down, malformed datagrams survived, /dns/lookup and /metrics.
+# The router's DNS (zone from the cluster state, workloads' resolv.conf, 3 hosts) is
+# test_dns.sh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/lib/netns.sh
@@ -61,18 +63,6 @@ aaaa=$(q AAAA web.weft.local)
 grep -q "status: NOERROR" <<<"$aaaa" && grep -q "ANSWER: 0" <<<"$aaaa" || fail "AAAA: $aaaa"
 [[ $(q +tcp +short web.weft.local | wc -l) == 2 ]] || fail "TCP"
 pass "cluster names: A, rotation, namespaces, PTR, NXDOMAIN+SOA, NODATA, TCP"
-
-# A workload's resolver config (what attach writes; dns::workload_resolv_conf): the search path
-# makes `web` the namespace's own web and `web.shop` a cluster name, for glibc's getent too. The
-# file is bind-mounted in a private mount namespace, so nothing outside the test changes.
-wrc=$(host_dir h1)/workload-resolv.conf
-printf 'nameserver %s\nsearch shop.weft.local weft.local\noptions ndots:2\n' "$h1" >"$wrc"
-in_workload() { hexec h1 unshare -m bash -c "mount --bind '$wrc' /etc/resolv.conf && $1"; }
-[[ $(in_workload "getent hosts web" | awk '{ print $1 }') == 10.32.0.4 ]] || fail "search: web"
-[[ $(in_workload "getent hosts web.shop" | awk '{ print $1 }') == 10.32.0.4 ]] || fail "web.shop"
-[[ $(in_workload "getent ahostsv4 web.weft.local" | awk '{ print $1 }' | sort -u | xargs) == \
-  "10.32.0.2 10.32.0.3" ]] || fail "getent web.weft.local"
-pass "getent through the search path"
 
 tc=$(q +noedns +ignore many.weft.local)
 grep -q "flags: qr aa tc" <<<"$tc" || fail "100 addresses without TC: $tc"

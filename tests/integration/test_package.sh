@@ -74,6 +74,6 @@ complete_words() { # LINE: prints the completions bash would offer at the end of
 }
 [[ $(complete_words "weft sta") == status ]] || fail "completion of 'weft sta': $(complete_words "weft sta")"
 [[ $(complete_words "weft setup-cni --co") == --conf-dir ]] || fail "completion of setup-cni options"
-[[ $(complete_words "weft status ") == "peers connections targets ipam" ]] ||
+[[ $(complete_words "weft status ") == "peers connections targets ipam npc" ]] ||
   fail "completion of status views: $(complete_words "weft status ")"
 pass "bash completion completes commands, options and status views"
