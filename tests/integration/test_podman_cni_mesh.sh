@@ -3,8 +3,8 @@
 # `podman run --network weft` puts a container on the overlay through weft-cni and the router's
 # /workloads/attach. Each gets an address from weft IPAM, they reach each other (ping, TCP, sealed
 # on the underlay), the workload carries the namespace and labels given through CNI_ARGS on every
-# host, a repeated ADD answers the same address, and `podman rm` (CNI DEL) releases exactly that
-# address and removes the workload record everywhere.
+# host and DNS answers its NAME.NAMESPACE, a repeated ADD answers the same address, and `podman rm` (CNI DEL) releases exactly that
+# address and removes the workload record (and its name) everywhere.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/lib/netns.sh
@@ -72,7 +72,10 @@ wait_for "h2 to see $c1 with its metadata" 10 has_metadata h2 || fail "h2 does n
 w2=$(workload_of h2 "$(podman_on h2 inspect -f '{{.Id}}' "$c2")")
 jq -e '.namespace == "default" and .labels == {}' <<<"$w2" >/dev/null ||
   fail "$c2 (no CNI_ARGS) is not in namespace default without labels: $w2"
-pass "$c1's workload has namespace team-a and labels app=web,tier=front on both hosts; $c2's the defaults"
+# DNS sees the container like any workload: NAME.NAMESPACE, from every host.
+resolves() { [[ $(weft_on h2 dns-lookup "$c1.team-a" 2>&1) == "$ip1" ]]; }
+wait_for "h2's DNS to answer $c1.team-a" 5 resolves || fail "h2's DNS: $(weft_on h2 dns-lookup "$c1.team-a" 2>&1)"
+pass "$c1's workload has namespace team-a and labels app=web,tier=front on both hosts (DNS: $c1.team-a is $ip1); $c2's the defaults"
 
 # A repeated ADD (as a runtime retrying would send it) answers the container's address again.
 netns1=$(podman_on h1 inspect -f '{{.NetworkSettings.SandboxKey}}' "$c1")
@@ -94,8 +97,10 @@ podman_on h1 rm -f -t 0 "$c1" >/dev/null || fail "podman rm $c1 failed"
 weft_on h1 status ipam | grep -q "Allocated on this host: 0 addresses" ||
   fail "weft status ipam on h1 still shows an address: $(weft_on h1 status ipam)"
 [[ -z $(workload_of h1 "$id1") ]] || fail "h1 still has $c1's workload record"
+gone_from_dns() { ! weft_on h1 dns-lookup "$c1.team-a" >/dev/null 2>&1; }
+wait_for "h1's DNS to forget $c1.team-a" 5 gone_from_dns || fail "$c1.team-a still resolves on h1"
 gone_on_h2() { [[ -z $(workload_of h2 "$id1") ]]; }
 wait_for "h2 to forget $c1" 10 gone_on_h2 || fail "h2 still lists $c1: $(workload_of h2 "$id1")"
 [[ -n $(workload_of h2 "$(podman_on h2 inspect -f '{{.Id}}' "$c2")") ]] || fail "h2 lost $c2's record too"
 ! hexec h1 ip -o link show type veth | grep -q vethwe || fail "a vethwe is left on h1: $(hexec h1 ip -o link show type veth)"
-pass "podman rm $c1 released $ip1 (weft status ipam) and removed its record on h1 and h2 and its veth"
+pass "podman rm $c1 released $ip1 (weft status ipam) and removed its record on h1 and h2, its name and its veth"
