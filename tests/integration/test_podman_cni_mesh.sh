@@ -3,8 +3,9 @@
 # `podman run --network weft` puts a container on the overlay through weft-cni and the router's
 # /workloads/attach. Each gets an address from weft IPAM, they reach each other (ping, TCP, sealed
 # on the underlay), the workload carries the namespace and labels given through CNI_ARGS on every
-# host and DNS answers its NAME.NAMESPACE, a repeated ADD answers the same address, and `podman rm` (CNI DEL) releases exactly that
-# address and removes the workload record (and its name) everywhere.
+# host and DNS answers its NAME.NAMESPACE, a repeated ADD answers the same address, and
+# `podman rm` (CNI DEL) releases exactly that address and removes the workload record (and its
+# name) everywhere.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/lib/netns.sh
