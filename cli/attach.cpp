@@ -14,7 +14,6 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/datadir_lock.h"
-#include "cli/host_net.h"
 #include "cli/ipam_client.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
@@ -23,6 +22,8 @@
 #include "cli/workload_registry.h"
 #include "common/ipv4_cidr.h"
 #include "common/port_guard.h"
+#include "hostnet/host_net.h"
+#include "hostnet/workload_link.h"
 
 namespace weft::cli {
 
@@ -62,10 +63,12 @@ class HoldSignals {
   sigset_t old_;
 };
 
-// `ip -n NAME ...` for a named namespace; nsenter for a pid's.
+// `ip -n NAME` for a named namespace; nsenter for a pid's.
+std::string ip_in_prefix(const NetnsRef& ns) {
+  return ns.pid > 0 ? "nsenter --net=" + ns.path() + " ip" : "ip -n " + ns.name;
+}
 std::string ip_in_hint(const NetnsRef& ns, const std::string& args) {
-  return ns.pid > 0 ? "nsenter --net=" + ns.path() + " ip " + args
-                    : "ip -n " + ns.name + " " + args;
+  return ip_in_prefix(ns) + " " + args;
 }
 
 std::string detach_hint(const NetnsRef& ns) {
@@ -341,98 +344,57 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
                    ip_in_hint(ns, std::string("link del ") + kWorkloadIfName) +
                    "`) or attach another namespace.");
   }
-  bool need_route = true;
 
   // Every check passed: from here on, a failure undoes what was done.
   const std::string holder = ipam_holder(name);
   HoldSignals hold_ipam;
   addrs = ipam_addresses(ctx, holder, addrs, "for " + ns.label());
-  need_route =
-      std::none_of(addrs.begin(), addrs.end(), [&](const Ipv4Cidr& a) { return a.covers(range); });
-  const std::string veth = new_veth_name();
-  const std::string mtu = std::to_string(cfg.mtu);
-  const std::string path = ns.path();
-  const std::string next = "Run the command as root.";
+  WorkloadLinkSpec spec;
+  spec.netns_path = ns.path();
+  spec.label = ns.label();
+  spec.ip_in_hint = ip_in_prefix(ns);
+  spec.addrs = addrs;
+  spec.mtu = cfg.mtu;
+  spec.range = range;
   WorkloadRecord rec;
   rec.netns = ns.name;
   rec.pid = ns.pid;
   rec.name = name;
-  rec.veth = veth;
   rec.netns_inode = inode;
   rec.ns = o.ns.empty() ? "default" : o.ns;
   rec.labels = parse_labels(o.labels);
   rec.ports = parse_ports(o.ports);
   for (const auto& a : addrs) rec.ips.push_back(a.to_string());
+  WorkloadLink link;
   {
     HoldSignals hold;
-    // One request creates both ends, ethweft directly inside the workload: it either fully
-    // happens or not at all.
-    must(ip({"link", "add", veth, "mtu", mtu, "type", "veth", "peer", "name", kWorkloadIfName,
-             "mtu", mtu, "netns", path}),
-         "create the veth pair " + veth + " / " + kWorkloadIfName + " for " + ns.label(), next);
     try {
-      if (auto e = disable_ipv6_autoconf(veth, true); !e.empty()) {
-        throw CliError("cannot turn off IPv6 router advertisements on " + veth + ": " + e + ".");
-      }
-      must(ip({"link", "set", "dev", veth, "master", kBridgeName, "up"}),
-           "add " + veth + " to the bridge " + kBridgeName, next);
-      if (auto e = in_netns(path, [] { return disable_ipv6_autoconf(kWorkloadIfName, false); });
-          !e.empty()) {
-        throw CliError("cannot turn off IPv6 router advertisements on " +
-                       std::string(kWorkloadIfName) + " in " + ns.label() + ": " + e + ".");
-      }
-      for (const auto& a : addrs) {
-        must(ip_in(path, {"addr", "add", a.to_string(), "dev", kWorkloadIfName}),
-             "add " + a.to_string() + " to " + kWorkloadIfName + " in " + ns.label(), next);
-      }
-      must(ip_in(path, {"link", "set", "dev", kWorkloadIfName, "up"}),
-           "bring " + std::string(kWorkloadIfName) + " up in " + ns.label(), next);
-      if (need_route) {
-        must(ip_in(path, {"route", "add", range.to_string(), "dev", kWorkloadIfName}),
-             "add a route for the overlay range " + range.to_string() + " in " + ns.label(),
-             "Does the workload already route that range elsewhere (`" + ip_in_hint(ns, "route") +
-                 "`)?");
-      }
-      auto info = link_info(kWorkloadIfName, path);
-      if (!info || !info->contains("address") || !(*info)["address"].is_string()) {
-        throw CliError("cannot read the MAC address of " + std::string(kWorkloadIfName) + " in " +
-                       ns.label() + ".");
-      }
-      rec.mac = (*info)["address"].get<std::string>();
+      link = create_workload_link(spec);  // removes what it made when it fails
+    } catch (const std::exception& e) {
+      ipam_release(ctx, holder);
+      throw CliError(e.what());
+    }
+    rec.veth = link.veth;
+    rec.mac = link.mac;
+    try {
       // A stale record under the same label (the namespace was deleted and created again) is
       // replaced by this one: the router keys workloads by their label.
       register_workload(ctx, rec);
     } catch (const std::exception& e) {
       ipam_release(ctx, holder);
-      ProgramResult undo = ip({"link", "del", veth});
-      throw CliError(std::string(e.what()) +
-                     (undo.ok() ? "\nNothing was left behind: the half-made veth pair " + veth +
-                                      " / " + kWorkloadIfName + " was removed."
-                                : "\nAlso could not remove the half-made veth " + veth + " (" +
-                                      first_line(undo.err) + "): remove it with `ip link del " +
-                                      veth + "`."));
+      throw CliError(std::string(e.what()) + "\n" + remove_workload_link(link.veth, spec.ifname));
     }
   }
 
   // --- Port guard (issue 10). The lead moves this into the router's workload registry. ---
   // Frames from the port carry only this workload's MAC and addresses; until this binding, the
   // table drops the port's frames (fail closed).
-  guard_port(veth, rec.mac, addrs);
+  guard_port(link.veth, rec.mac, addrs);
   // --- end port guard ---
 
-  // Announce the addresses once the bridge forwards the port's frames (its link comes up a
-  // moment after ethweft), so the bridge and the router learn where they live.
-  if (!wait_port_forwarding(veth, 3000)) {
-    warn("Note: the bridge port " + veth + " was not forwarding after 3 s; announcing the " +
-         "addresses anyway.");
-  }
-  std::vector<uint32_t> ips;
-  for (const auto& a : addrs) ips.push_back(a.addr);
-  if (auto e = in_netns(path, [&] { return send_gratuitous_arps(kWorkloadIfName, ips); });
-      !e.empty()) {
-    warn("Note: could not announce the addresses with a gratuitous ARP (" + e +
-         "); peers learn them at the workload's first packet instead.");
-  }
+  if (auto notes = announce_workload(spec, link.veth); !notes.empty()) warn(notes);
+  const bool need_route = link.routed;
+  const std::string mtu = std::to_string(cfg.mtu);
   std::string ip_list;
   for (const auto& s : rec.ips) ip_list += (ip_list.empty() ? "" : ", ") + s;
   say("Attached " + ns.label() + " (name " + name + ") to weft: " + kWorkloadIfName + " has " +
@@ -483,11 +445,13 @@ void run_detach(const Context& ctx, const DetachOptions& o) {
            "Run the command as root.");
       removed = true;
     }
-    unregister_workload(ctx, r.netns_label());
-    remove_workload_dns(netns_of(r));
+    unregister_workload(ctx, r.id());
+    if (r.container_id.empty()) remove_workload_dns(netns_of(r));  // containers: the runtime's
     std::string ips;
     for (const auto& ip : r.ips) ips += (ips.empty() ? "" : ", ") + ip;
-    if (auto e = ipam_release(ctx, ipam_holder(r.name)); !e.empty()) {
+    if (auto e = ipam_release(
+            ctx, r.container_id.empty() ? ipam_holder(r.name) : cni_ipam_holder(r.container_id));
+        !e.empty()) {
       warn("Note: IPAM could not release " + ips + " (" + e +
            "); they stay allocated to this host until `weft detach` runs again with the "
            "router up.");

@@ -8,7 +8,7 @@
 #include "cli/context.h"
 #include "cli/datadir_lock.h"
 #include "cli/expose.h"
-#include "cli/host_net.h"
+#include "hostnet/host_net.h"
 #include "cli/ipam_client.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"

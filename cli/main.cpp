@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
+#include "hostnet/host_net.h"
 
 int main(int argc, char** argv) {
   using namespace weft::cli;
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {
     // Prints the help or the usage error; every usage error exits 1 whatever CLI11's own code.
     return app.exit(e) == 0 ? 0 : 1;
   } catch (const CliError& e) {
+    warn(e.what());
+    return 1;
+  } catch (const weft::HostNetError& e) {  // the host side of the overlay says what to do
     warn(e.what());
     return 1;
   } catch (const std::exception& e) {

@@ -1,20 +1,16 @@
 #include "cli/overlay_state.h"
 
-#include <sys/stat.h>
-#include <sys/statfs.h>
-
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
 
 #include "cli/output.h"
 #include "common/atomic_file.h"
+#include "hostnet/host_net.h"
 
 namespace weft::cli {
 
 namespace {
-
-constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC: the file system of namespace handles
 
 std::optional<std::string> read_state_file(const std::string& path) {
   try {
@@ -62,7 +58,9 @@ OverlayConfig require_overlay_config(const Context& ctx) {
 }
 
 std::string NetnsRef::path() const {
-  return pid > 0 ? "/proc/" + std::to_string(pid) + "/ns/net" : "/run/netns/" + name;
+  if (pid > 0) return "/proc/" + std::to_string(pid) + "/ns/net";
+  // A container's namespace (CNI) is recorded by its path.
+  return name.starts_with('/') ? name : "/run/netns/" + name;
 }
 
 std::string NetnsRef::label() const {
@@ -71,19 +69,6 @@ std::string NetnsRef::label() const {
 
 NetnsRef netns_of(const WorkloadRecord& r) {
   return NetnsRef{r.netns, r.pid};
-}
-
-NetnsCheck check_netns(const std::string& path, uint64_t* inode) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return errno == ENOENT || errno == ENOTDIR ? NetnsCheck::kMissing : NetnsCheck::kNoAccess;
-  }
-  struct statfs fs;
-  if (::statfs(path.c_str(), &fs) != 0 || static_cast<long>(fs.f_type) != kNsfsMagic) {
-    return NetnsCheck::kNotNetns;
-  }
-  if (inode) *inode = st.st_ino;
-  return NetnsCheck::kOk;
 }
 
 bool is_stale(const WorkloadRecord& r) {

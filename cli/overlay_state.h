@@ -19,7 +19,8 @@ void write_overlay_config(const Context& ctx, const OverlayConfig& c);
 // As read_overlay_config, but a missing file is a CliError saying to run `weft launch`.
 OverlayConfig require_overlay_config(const Context& ctx);
 
-// A network namespace as the user named it: a name from `ip netns list`, or a process's pid.
+// A network namespace as the user named it: a name from `ip netns list`, or a process's pid; a
+// container's (CNI) is recorded by its path ("/run/netns/..."), which `name` then holds.
 struct NetnsRef {
   std::string name;
   int pid = 0;
@@ -28,9 +29,6 @@ struct NetnsRef {
 };
 NetnsRef netns_of(const WorkloadRecord& r);
 
-enum class NetnsCheck { kOk, kMissing, kNoAccess, kNotNetns };
-// Whether `path` is a network namespace; its inode when it is (for kNoAccess, errno says why).
-NetnsCheck check_netns(const std::string& path, uint64_t* inode);
 // The record's namespace no longer exists, or its name or pid now means another namespace.
 bool is_stale(const WorkloadRecord& r);
 

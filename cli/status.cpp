@@ -4,8 +4,8 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "cli/host_net.h"
 #include "cli/npc_process.h"
+#include "hostnet/host_net.h"
 #include "cli/output.h"
 #include "cli/overlay_state.h"
 #include "cli/router_api.h"

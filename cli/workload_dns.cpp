@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "cli/expose.h"
-#include "cli/host_net.h"
+#include "hostnet/host_net.h"
 #include "cli/router_api.h"
 #include "common/atomic_file.h"
 #include "dns/upstreams.h"

@@ -1,5 +1,6 @@
 #include "common/workloads.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -12,9 +13,9 @@ using nlohmann::json;
 namespace {
 
 json to_json(const WorkloadRecord& r) {
-  json j{{"id", r.netns_label()}, {"name", r.name},    {"mac", r.mac},
-         {"ips", r.ips},          {"veth", r.veth},    {"netns_inode", r.netns_inode},
-         {"namespace", r.ns},     {"labels", r.labels}};
+  json j{{"id", r.id()},      {"name", r.name},    {"mac", r.mac},
+         {"ips", r.ips},      {"veth", r.veth},    {"netns_inode", r.netns_inode},
+         {"namespace", r.ns}, {"labels", r.labels}};
   json ports = json::array();
   for (const auto& p : r.ports)
     ports.push_back({{"name", p.name}, {"port", p.port}, {"protocol", p.protocol}});
@@ -23,6 +24,10 @@ json to_json(const WorkloadRecord& r) {
     j["pid"] = r.pid;
   } else {
     j["netns"] = r.netns;
+  }
+  if (!r.container_id.empty()) {
+    j["container_id"] = r.container_id;
+    j["network"] = r.network;
   }
   if (!r.host.empty()) j["host"] = r.host;
   if (!r.host_nickname.empty()) j["host_nickname"] = r.host_nickname;
@@ -75,6 +80,8 @@ WorkloadRecord from_json(const json& j) {
                          p.value("protocol", std::string("TCP"))});
     r.host = j.value("host", std::string());
     r.host_nickname = j.value("host_nickname", std::string());
+    r.container_id = j.value("container_id", std::string());
+    r.network = j.value("network", std::string());
   } catch (const json::exception& e) {
     throw std::invalid_argument(std::string("a workload with malformed metadata: ") + e.what());
   }
@@ -85,6 +92,31 @@ WorkloadRecord from_json(const json& j) {
 
 std::string WorkloadRecord::netns_label() const {
   return pid > 0 ? "pid:" + std::to_string(pid) : netns;
+}
+
+std::string WorkloadRecord::id() const {
+  return container_id.empty() ? netns_label() : "cni:" + container_id;
+}
+
+namespace {
+
+std::string dns_label_of(const std::string& given) {
+  std::string n;
+  for (char c : given.substr(0, 63)) {
+    auto u = static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(c)));
+    n += u < 0x80 && std::isalnum(u) ? static_cast<char>(u) : '-';
+  }
+  while (!n.empty() && n.front() == '-') n.erase(n.begin());
+  while (!n.empty() && n.back() == '-') n.pop_back();
+  return n;
+}
+
+}  // namespace
+
+std::string container_workload_name(const std::string& given, const std::string& container_id) {
+  std::string n = dns_label_of(given);
+  if (n.empty()) n = dns_label_of(container_id.substr(0, 12));
+  return n.empty() ? "container" : n;
 }
 
 std::string workloads_json(const std::vector<WorkloadRecord>& records) {

@@ -34,14 +34,33 @@ struct WorkloadRecord {
   std::vector<WorkloadPort> ports;
   std::string host;           // the owning peer's name ("" before the router has it)
   std::string host_nickname;  // for display
+  // Set for a container a CNI runtime attached (netns then holds its namespace's path): the
+  // runtime's container id and the CNI network's name.
+  std::string container_id;
+  std::string network;
 
-  // The namespace as users name it: "NAME" or "pid:PID".
+  // The namespace as users name it: "NAME" or "pid:PID" (a container's: its netns path).
   std::string netns_label() const;
+  // The router's key for it: the netns label, or "cni:CONTAINER_ID" for a container.
+  std::string id() const;
   bool operator==(const WorkloadRecord&) const = default;
 };
 
+// The IPAM holder of a container's addresses (CNI): keyed by its container id, so a repeated
+// ADD gets the same address and DEL releases exactly these.
+inline std::string cni_ipam_holder(const std::string& container_id) {
+  return "cni:" + container_id;
+}
+
+// A container's name from its runtime (K8S_POD_NAME) as a workload name, which DNS and
+// NetworkPolicies need as a DNS-1123 label: lower case, any other character '-', at most 63,
+// no '-' at either end; the container id's first 12 characters when nothing is left, so
+// podman's default names ("eager_turing") become "eager-turing".
+std::string container_workload_name(const std::string& given, const std::string& container_id);
+
 // {"workloads":[{"id":..,"netns":..,"pid":..,"name":..,"mac":..,"ips":[..],"veth":..,
-//   "netns_inode":..,"namespace":..,"labels":{..},"ports":[{"name","port","protocol"}]}]}
+//   "netns_inode":..,"namespace":..,"labels":{..},"ports":[{"name","port","protocol"}],
+//   "container_id":..,"network":.. (containers only)}]}
 std::string workloads_json(const std::vector<WorkloadRecord>& records);
 // Throws std::invalid_argument saying what is wrong with the document.
 std::vector<WorkloadRecord> parse_workloads_json(std::string_view text);

@@ -20,7 +20,9 @@ HttpResponse error_response(int status, const std::string& msg) {
   return json_response(status, {{"error", msg}});
 }
 
-int http_status(ipam::AllocError e) {
+}  // namespace
+
+int IpamService::http_status(ipam::AllocError e) {
   switch (e) {
     case ipam::AllocError::kNone:
       return 200;
@@ -39,6 +41,8 @@ int http_status(ipam::AllocError e) {
   }
   return 500;
 }
+
+namespace {
 
 const char* error_code(ipam::AllocError e) {
   switch (e) {
@@ -137,6 +141,18 @@ void IpamService::log(ipam::Severity s, const std::string& message) {
 
 void IpamService::save(const ipam::IpamState& state) {
   write_file_atomic(path_, ipam::state_json(state), 0600);
+}
+
+void IpamService::allocate(const std::string& holder, std::optional<uint32_t> address,
+                           ipam::AllocDone done) {
+  if (address)
+    core_->claim(holder, *address, now_(), std::move(done));
+  else
+    core_->allocate(holder, now_(), std::move(done));
+}
+
+std::vector<uint32_t> IpamService::release(const std::string& holder) {
+  return core_->release(holder, now_());
 }
 
 // --- API

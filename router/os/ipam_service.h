@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "ipam/ipam_core.h"
@@ -34,6 +35,14 @@ class IpamService : public GossipChannel, private ipam::IpamEnv, private ipam::I
   // Serves /ipam/...; answers later when an allocation has to wait.
   void handle(const HttpRequest& req, HttpResponder respond);
   nlohmann::json status_json();
+  // What /ipam/allocate and /ipam/release do, for the router's other modules (the CNI attach,
+  // workload_attacher.h), on the io_context's thread. `address`: a claim of exactly that one.
+  // `done` runs once, maybe before this returns.
+  void allocate(const std::string& holder, std::optional<uint32_t> address, ipam::AllocDone done);
+  std::vector<uint32_t> release(const std::string& holder);
+  const Ipv4Cidr& range() const { return core_->config().range; }
+  // The HTTP status an allocation error is answered with (409 in use, 503 owner unreachable...).
+  static int http_status(ipam::AllocError e);
   // Called after `weft rmpeer` reclaimed a peer's space (the cluster state drops its workloads).
   void on_rmpeer(std::function<void(PeerName)> f) { on_rmpeer_ = std::move(f); }
   std::string metrics_text() const;

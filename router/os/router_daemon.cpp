@@ -65,6 +65,7 @@ RouterDaemon::RouterDaemon(RouterOptions opts)
 RouterDaemon::~RouterDaemon() {
   if (http_) http_->stop();
   http_.reset();
+  attacher_.reset();  // waits for a host change under way, before the modules it uses go
 }
 
 int64_t RouterDaemon::now_ms() const {
@@ -123,6 +124,12 @@ void RouterDaemon::run() {
   dns_->start(*this);
 
   dp_io_->start(*dp_);
+  WorkloadAttacherConfig wc;
+  wc.bridge = opts_.bridge;
+  wc.mtu = [this] { return dp_io_->mtu(); };
+  wc.changed = [this] { rearm_timer(); };
+  attacher_ = std::make_unique<WorkloadAttacher>(io_, *ipam_, *state_, wc);
+  attacher_->start(*this);
   start_api();
 
   std::vector<std::string> targets = load_targets();

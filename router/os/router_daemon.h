@@ -27,11 +27,12 @@
 #include "router/dataplane/neighbor_keying.h"
 #include "router/mesh/mesh_core.h"
 #include "router/os/control_connection.h"
-#include "router/os/dataplane_io.h"
 #include "router/os/dns_module.h"
 #include "router/os/control_listener.h"
+#include "router/os/dataplane_io.h"
 #include "router/os/ipam_service.h"
 #include "router/os/state_service.h"
+#include "router/os/workload_attacher.h"
 
 namespace weft {
 
@@ -116,6 +117,7 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Mod
   std::unique_ptr<IpamService> ipam_;
   std::unique_ptr<StateService> state_;
   std::unique_ptr<DnsModule> dns_;  // follows state_: destroyed before it
+  std::unique_ptr<WorkloadAttacher> attacher_;  // CNI: /workloads/attach and /detach
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
   std::unique_ptr<ControlListener> listener_;  // port 6783 (issue 10: admission limits)
   int64_t timer_at_ = -1;

@@ -126,6 +126,30 @@ void StateService::log(LogLevel level, const std::string& message) {
 
 // --- rendering
 
+std::optional<json> StateService::own_workload(const std::string& id) const {
+  const state::Entry* e = core_->table().find(Kind::kWorkload, state::workload_key(cfg_.self, id));
+  if (!e || e->deleted) return std::nullopt;
+  json w = json::parse(e->value, nullptr, /*allow_exceptions=*/false);
+  if (w.is_discarded()) return std::nullopt;
+  return w;
+}
+
+json StateService::checked_workload(const json& w) const {
+  return state::normalize_workload(w, cfg_.self);
+}
+
+void StateService::put_workload(const json& w) {
+  json n = checked_workload(w);
+  core_->write({{Kind::kWorkload, state::workload_key(cfg_.self, state::workload_id(n)), n.dump()}},
+               now_());
+}
+
+bool StateService::delete_workload(const std::string& id) {
+  return !core_
+              ->write({{Kind::kWorkload, state::workload_key(cfg_.self, id), std::nullopt}}, now_())
+              .empty();
+}
+
 json StateService::render(Kind kind, const std::string& key, const std::string& value) const {
   json v = json::parse(value, nullptr, /*allow_exceptions=*/false);
   if (v.is_discarded()) v = json::object();

@@ -11,6 +11,7 @@
 //   GET  /workloads[?all=1&namespace=NS] this host's workloads (every host's with all=1)
 //   POST /workloads                      register or update one of this host's workloads
 //   POST /workloads/delete {"id"}        remove it
+//   (POST /workloads/attach and /workloads/detach, for CNI: router/os/workload_attacher.h)
 //   POST /workloads/label {"id","set","remove"}
 //   GET  /namespaces                     every namespace in use or labelled, with labels
 //   POST /namespaces/label {"namespace","set","remove"}
@@ -24,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,16 @@ class StateService : private state::StateStore, private state::StateEvents {
   void on_changes(std::function<void(const state::Change&)> f) {
     listeners_.push_back(std::move(f));
   }
+
+  // This host's workloads, for the router's other modules (the CNI attach, workload_attacher.h):
+  // the one with key id `id` (nullopt when there is none); `w` checked and completed as
+  // POST /workloads would (throws state::ObjectError saying what is wrong); `w` registered
+  // (throws state::ObjectError, or state::StoreError when it cannot be saved: nothing changed);
+  // the one with key id `id` removed (false when there was none).
+  std::optional<nlohmann::json> own_workload(const std::string& id) const;
+  nlohmann::json checked_workload(const nlohmann::json& w) const;
+  void put_workload(const nlohmann::json& w);
+  bool delete_workload(const std::string& id);
 
  private:
   struct Watcher {

@@ -54,9 +54,14 @@ TEST_CASE("render_workloads: a table, stale rows marked with what to do") {
   WorkloadRecord labelled = kByName;
   labelled.labels = {{"app", "web"}, {"tier", "front"}};
   std::string out = weft::render_workloads({{labelled, false}, {kByPid, true}});
-  CHECK(has(out, "NETNS            NAMESPACE  NAME  MAC                IPS                        LABELS\n"));
-  CHECK(has(out, "web-ns           default    web   aa:bb:cc:dd:ee:01  10.32.1.5/12               app=web,tier=front\n"));
-  CHECK(has(out, "pid:4242 (gone)  default    db    aa:bb:cc:dd:ee:02  10.32.1.6/24 10.32.1.7/24  -\n"));
+  CHECK(has(
+      out,
+      "NETNS            NAMESPACE  NAME  MAC                IPS                        LABELS\n"));
+  CHECK(has(out,
+            "web-ns           default    web   aa:bb:cc:dd:ee:01  10.32.1.5/12               "
+            "app=web,tier=front\n"));
+  CHECK(has(out,
+            "pid:4242 (gone)  default    db    aa:bb:cc:dd:ee:02  10.32.1.6/24 10.32.1.7/24  -\n"));
   CHECK(has(out, "`weft detach --pid 4242` forgets it."));
   CHECK(has(weft::render_workloads({}), "No workloads attached"));
   // Every host's, with the host's nickname first.
@@ -95,4 +100,33 @@ TEST_CASE("render_workloads_json adds stale") {
 
 TEST_CASE("text_table pads columns but not the last") {
   CHECK(weft::text_table({{"A", "BB", "C"}, {"aaa", "b", ""}}, "  ") == "  A    BB  C\n  aaa  b\n");
+}
+
+TEST_CASE("a container's workload (CNI): keyed cni:ID, its id and network round-trip") {
+  WorkloadRecord c = kByName;
+  c.netns = "/run/netns/netns-1234";
+  c.container_id = "3f2a9c";
+  c.network = "weft";
+  CHECK(c.id() == "cni:3f2a9c");
+  CHECK(c.netns_label() == "/run/netns/netns-1234");
+  CHECK(kByName.id() == "web-ns");
+  CHECK(kByPid.id() == "pid:4242");
+  auto j = weft::workload_to_json(c);
+  CHECK(j["id"] == "cni:3f2a9c");
+  CHECK(j["container_id"] == "3f2a9c");
+  CHECK(j["network"] == "weft");
+  CHECK(weft::workload_from_json(j) == c);
+  CHECK_FALSE(weft::workload_to_json(kByName).contains("container_id"));
+  CHECK(weft::cni_ipam_holder("3f2a9c") == "cni:3f2a9c");
+}
+
+TEST_CASE("container_workload_name: a DNS-1123 label from the runtime's name") {
+  CHECK(weft::container_workload_name("web-1", "abc") == "web-1");
+  CHECK(weft::container_workload_name("eager_turing", "abc") == "eager-turing");
+  CHECK(weft::container_workload_name("Web.Front", "abc") == "web-front");
+  CHECK(weft::container_workload_name("_x_", "abc") == "x");
+  CHECK(weft::container_workload_name("", "3F2A9C0011223344") == "3f2a9c001122");
+  CHECK(weft::container_workload_name("___", "___") == "container");
+  CHECK(weft::container_workload_name("caf\xc3\xa9", "abc") == "caf");
+  CHECK(weft::container_workload_name(std::string(80, 'a'), "abc") == std::string(63, 'a'));
 }

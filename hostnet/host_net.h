@@ -1,11 +1,13 @@
 #pragma once
 // The host side of the overlay (ARCHITECTURE.md §1): the bridge, workload veths, IPv6 sysctls and
-// gratuitous ARP, done with `ip` (iproute2) and, inside a workload's namespace, with a child
-// process that has joined it.
+// gratuitous ARP, done with `ip` (iproute2) and, inside a workload's namespace, with a thread
+// that has joined it. Shared by the CLI (`weft launch`, `weft attach`...) and the router (CNI's
+// /workloads/attach), so both put workloads on the bridge the same way (workload_link.h).
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,13 +15,18 @@
 #include "common/overlay.h"
 #include "common/run_program.h"
 
-namespace weft::cli {
+namespace weft {
+
+// A host change that could not be made; the message says what and what to do next.
+struct HostNetError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // `ip ARGS...` in this process's network namespace, or in the one at `netns_path` (through
 // nsenter). They never throw for a failing `ip`; see must().
 ProgramResult ip(const std::vector<std::string>& args);
 ProgramResult ip_in(const std::string& netns_path, const std::vector<std::string>& args);
-// Throws CliError "cannot WHAT: <what ip said>. NEXT" unless `r` succeeded.
+// Throws HostNetError "cannot WHAT: <what ip said>. NEXT" unless `r` succeeded.
 void must(const ProgramResult& r, const std::string& what, const std::string& next);
 
 // `ip -j -d link show dev IFNAME` (in `netns_path`, or here when empty): the interface's JSON
@@ -27,8 +34,9 @@ void must(const ProgramResult& r, const std::string& what, const std::string& ne
 std::optional<nlohmann::json> link_info(const std::string& ifname,
                                         const std::string& netns_path = "");
 
-// Runs `fn` in a child process that has joined the network namespace at `netns_path`; returns
-// what `fn` returned ("" for success, else why it failed), or why the child could not run it.
+// Runs `fn` on a thread that has joined the network namespace at `netns_path` (the rest of the
+// process stays where it is); returns what `fn` returned ("" for success, else why it failed),
+// or why the thread could not join the namespace. Programs `fn` starts run in that namespace.
 std::string in_netns(const std::string& netns_path, const std::function<std::string()>& fn);
 
 // Stops IPv6 router advertisements and address autoconfiguration on `ifname` (in the current
@@ -48,7 +56,7 @@ bool wait_port_forwarding(const std::string& ifname, int limit_ms);
 UnderlayMtu detect_underlay_mtu();
 
 // Creates the bridge `weft` if missing, with IPv6 autoconfiguration off, sets its MTU and brings
-// it up. Returns true if it created it. Throws CliError when that cannot be done.
+// it up. Returns true if it created it. Throws HostNetError when that cannot be done.
 bool ensure_bridge(int mtu);
 bool bridge_exists();
 // The IPv4 addresses on the bridge (what `weft expose` gave the host).
@@ -58,7 +66,11 @@ std::vector<Ipv4Cidr> bridge_addresses();
 // hex digits) and router ports ("weft-...").
 std::vector<std::string> weft_ports();
 
+enum class NetnsCheck { kOk, kMissing, kNoAccess, kNotNetns };
+// Whether `path` is a network namespace; its inode when it is (for kNoAccess, errno says why).
+NetnsCheck check_netns(const std::string& path, uint64_t* inode);
+
 // A random unused host-side veth name: "vethwe" + 8 hex digits.
 std::string new_veth_name();
 
-}  // namespace weft::cli
+}  // namespace weft

@@ -1,4 +1,4 @@
-#include "cli/host_net.h"
+#include "hostnet/host_net.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -8,7 +8,8 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,11 +17,11 @@
 #include <cstring>
 #include <random>
 #include <thread>
+#include <utility>
 
-#include "cli/output.h"
 #include "common/arp.h"
 
-namespace weft::cli {
+namespace weft {
 
 using nlohmann::json;
 
@@ -67,7 +68,7 @@ void must(const ProgramResult& r, const std::string& what, const std::string& ne
   if (r.ok()) return;
   std::string why = first_line(r.err);
   if (why.empty()) why = "exit status " + std::to_string(r.status);
-  throw CliError("cannot " + what + ": " + why + ". " + next);
+  throw HostNetError("cannot " + what + ": " + why + ". " + next);
 }
 
 std::optional<json> link_info(const std::string& ifname, const std::string& netns_path) {
@@ -85,56 +86,40 @@ std::optional<json> link_info(const std::string& ifname, const std::string& netn
 }
 
 std::string in_netns(const std::string& netns_path, const std::function<std::string()>& fn) {
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_text("pipe");
-  std::fflush(stdout);
-  std::fflush(stderr);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    std::string e = errno_text("fork");
-    ::close(pipefd[0]);
-    ::close(pipefd[1]);
-    return e;
-  }
-  if (pid == 0) {
-    // The CLI is single-threaded, so the child may run ordinary code before it exits.
-    ::close(pipefd[0]);
-    std::string msg;
-    int fd = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+  // A network namespace is a per-thread attribute: a thread of its own joins it and ends with
+  // it, so neither this process's other threads nor its caller ever change namespace.
+  std::string msg;
+  std::thread t([&] {
+    Fd ns{::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (ns.fd < 0) {
       msg = errno_text("cannot open " + netns_path);
-    } else if (::setns(fd, CLONE_NEWNET) != 0) {
+    } else if (::setns(ns.fd, CLONE_NEWNET) != 0) {
       msg = errno_text("cannot enter the network namespace " + netns_path);
     } else {
       try {
         msg = fn();
       } catch (const std::exception& e) {
         msg = e.what();
+        if (msg.empty()) msg = "failed in " + netns_path;
       }
     }
-    if (!msg.empty() && ::write(pipefd[1], msg.data(), msg.size()) < 0) {
-      // The exit status still says it failed.
-    }
-    _exit(msg.empty() ? 0 : 1);
-  }
-  ::close(pipefd[1]);
-  std::string msg;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof buf)) != 0) {
-    if (n > 0) {
-      msg.append(buf, static_cast<size_t>(n));
-    } else if (errno != EINTR) {
-      break;
-    }
-  }
-  ::close(pipefd[0]);
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return "";
-  if (msg.empty()) msg = "the helper process in " + netns_path + " failed";
+  });
+  t.join();
   return msg;
+}
+
+NetnsCheck check_netns(const std::string& path, uint64_t* inode) {
+  constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC: the file system of namespace handles
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return errno == ENOENT || errno == ENOTDIR ? NetnsCheck::kMissing : NetnsCheck::kNoAccess;
+  }
+  struct statfs fs;
+  if (::statfs(path.c_str(), &fs) != 0 || static_cast<long>(fs.f_type) != kNsfsMagic) {
+    return NetnsCheck::kNotNetns;
+  }
+  if (inode) *inode = st.st_ino;
+  return NetnsCheck::kOk;
 }
 
 std::string disable_ipv6_autoconf(const std::string& ifname, bool no_link_local) {
@@ -211,10 +196,10 @@ bool ensure_bridge(int mtu) {
     std::string kind;
     if (info->contains("linkinfo")) kind = (*info)["linkinfo"].value("info_kind", "");
     if (kind != "bridge") {
-      throw CliError("an interface named " + br + " exists on this host and is not a bridge (" +
-                     (kind.empty() ? "no kind" : "kind " + kind) +
-                     "); weft needs that name for its bridge. Remove it (`ip link del " + br +
-                     "`), then run `weft launch` again.");
+      throw HostNetError("an interface named " + br + " exists on this host and is not a bridge (" +
+                         (kind.empty() ? "no kind" : "kind " + kind) +
+                         "); weft needs that name for its bridge. Remove it (`ip link del " + br +
+                         "`), then run `weft launch` again.");
     }
   } else {
     must(ip({"link", "add", br, "type", "bridge", "forward_delay", "0"}), "create the bridge " + br,
@@ -224,8 +209,8 @@ bool ensure_bridge(int mtu) {
   try {
     std::string e = disable_ipv6_autoconf(br, true);
     if (!e.empty()) {
-      throw CliError("cannot turn off IPv6 router advertisements on the bridge " + br + ": " + e +
-                     ". Run `weft launch` as root.");
+      throw HostNetError("cannot turn off IPv6 router advertisements on the bridge " + br + ": " +
+                         e + ". Run `weft launch` as root.");
     }
     // Set explicitly (not at creation) so the bridge keeps it when ports come and go.
     if (created || info->value("mtu", 0) != mtu) {
@@ -235,7 +220,7 @@ bool ensure_bridge(int mtu) {
     }
     must(ip({"link", "set", "dev", br, "up"}), "bring the bridge " + br + " up",
          "Run `weft launch` as root.");
-  } catch (const CliError&) {
+  } catch (const HostNetError&) {
     if (created) ip({"link", "del", br});  // leave nothing half-configured
     throw;
   }
@@ -285,9 +270,9 @@ std::string new_veth_name() {
     std::string name = std::string(kHostVethPrefix) + buf;
     if (!link_info(name)) return name;
   }
-  throw CliError(
+  throw HostNetError(
       "cannot find an unused interface name vethweXXXXXXXX on this host; remove "
       "leftover ones (`ip link show type veth`) and try again.");
 }
 
-}  // namespace weft::cli
+}  // namespace weft
