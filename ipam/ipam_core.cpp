@@ -238,7 +238,7 @@ void IpamCore::report_conflict(uint32_t addr, const std::string& text) {
   log(Severity::kError, text);
 }
 
-void IpamCore::reclaim_foreign(int64_t now_ms) {
+bool IpamCore::reclaim_foreign(int64_t now_ms) {
   std::set<uint32_t> asking;
   for (const Pending& p : pending_)
     if (p.reclaim) asking.insert(*p.address);
@@ -246,13 +246,14 @@ void IpamCore::reclaim_foreign(int64_t now_ms) {
   for (const auto& [a, h] : state_.allocations.by_address())
     if (state_.ring.owner_of(a) != cfg_.self && !asking.count(a) && !conflicts_.count(a))
       found.push_back({h, a, now_ms + cfg_.wait_timeout_ms, nullptr, true});
-  if (found.empty()) return;
+  if (found.empty()) return false;
   counters_.reclaims += found.size();
   log(Severity::kWarn, std::to_string(found.size()) +
                            " address(es) in use here lie in space another peer took over while "
                            "this host was away (`weft rmpeer`, or an earlier bootstrap); asking "
                            "for them back");
   for (Pending& p : found) pending_.push_back(std::move(p));
+  return true;
 }
 
 bool IpamCore::commit(const std::string& holder, uint32_t addr, AllocResult& result) {
@@ -330,7 +331,10 @@ void IpamCore::serve_pending(int64_t now_ms) {
   for (size_t i = 0; i < pending_.size();) {
     AllocResult r;
     if (try_serve(pending_[i], now_ms, r, need_space)) {
-      if (pending_[i].reclaim && !r.ok() && r.error != AllocError::kStore)
+      // An owner we cannot reach yet is asked again when a neighbour comes up or the ring
+      // changes (reclaim_foreign); only a refusal or an error of this host is a conflict.
+      if (pending_[i].reclaim && !r.ok() && r.error != AllocError::kStore &&
+          r.error != AllocError::kUnreachable)
         report_conflict(
             *pending_[i].address,
             format_ipv4(*pending_[i].address) + " (" + pending_[i].holder +
@@ -585,11 +589,11 @@ bool IpamCore::on_broadcast(PeerName src, PeerName from, ByteView payload, int64
 }
 
 void IpamCore::on_neighbor_up(PeerName peer, int64_t now_ms) {
-  if (!state_.ring.empty())
+  if (!state_.ring.empty()) {
     send(peer, RingMsg{state_.ring}, true);
-  else if (cfg_.init.kind == InitMode::Kind::kConsensus && my_proposal_.seq > 0)
+    if (reclaim_foreign(now_ms)) serve_pending(now_ms);  // owners unreachable before, maybe
+  } else if (cfg_.init.kind == InitMode::Kind::kConsensus && my_proposal_.seq > 0)
     send(peer, my_proposal_, true);
-  (void)now_ms;
 }
 
 void IpamCore::on_gossip_tick(PeerName neighbor, int64_t now_ms) {

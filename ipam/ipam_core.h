@@ -212,9 +212,10 @@ class IpamCore : public GossipChannel {
   // Returns true when `p` is finished (result filled in).
   bool try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& need_space);
   bool commit(const std::string& holder, uint32_t addr, AllocResult& result);
-  // Asks the owners of addresses this peer holds outside its own space (taken over while it was
-  // away) to give them back; each address once, none already reported as a conflict.
-  void reclaim_foreign(int64_t now_ms);
+  // Queues re-claims (served by serve_pending) of the addresses this peer holds outside its own
+  // space (taken over while it was away): each address not already asked for and not already
+  // reported as a conflict. Returns whether it queued any.
+  bool reclaim_foreign(int64_t now_ms);
   // Records (and logs) that `addr` is in use twice, once per address.
   void report_conflict(uint32_t addr, const std::string& text);
   bool ask_for_space(int64_t now_ms);
