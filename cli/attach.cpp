@@ -21,7 +21,6 @@
 #include "cli/router_api.h"
 #include "cli/workload_registry.h"
 #include "common/ipv4_cidr.h"
-#include "common/port_guard.h"
 
 namespace weft::cli {
 
@@ -264,22 +263,6 @@ uint64_t resolve_netns(const NetnsRef& ns) {
   return ino;
 }
 
-// --- Port guard (issue 10): common/port_guard.h. Failing to guard is a warning, not an error:
-// the workload works, unprotected, and the user is told why.
-void guard_port(const std::string& veth, const std::string& mac,
-                const std::vector<Ipv4Cidr>& addrs) {
-  PortBinding b{veth, mac, {}};
-  for (const auto& a : addrs) b.ips.push_back(a.addr);
-  if (auto e = PortGuard().bind(b); !e.empty())
-    warn("Warning: could not bind the workload's addresses to its bridge port " + veth + " (" + e +
-         "); it can send frames with other workloads' addresses. Install nftables.");
-}
-void unguard_port(const std::string& veth) {
-  if (auto e = PortGuard().unbind(veth); !e.empty())
-    warn("Note: could not remove the port guard of " + veth + " (" + e + ").");
-}
-// --- end port guard ---
-
 void run_attach(const Context& ctx, const AttachOptions& o) {
   std::vector<std::string> given;
   NetnsRef ns = split_args(o, given);
@@ -410,12 +393,6 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
     }
   }
 
-  // --- Port guard (issue 10). The lead moves this into the router's workload registry. ---
-  // Frames from the port carry only this workload's MAC and addresses; until this binding, the
-  // table drops the port's frames (fail closed).
-  guard_port(veth, rec.mac, addrs);
-  // --- end port guard ---
-
   // Announce the addresses once the bridge forwards the port's frames (its link comes up a
   // moment after ethweft), so the bridge and the router learn where they live.
   if (!wait_port_forwarding(veth, 3000)) {
@@ -471,7 +448,6 @@ void run_detach(const Context& ctx, const DetachOptions& o) {
     bool shared = std::any_of(rest.begin(), rest.end(),
                               [&](const WorkloadRecord& x) { return x.veth == r.veth; });
     bool removed = false;
-    if (!shared) unguard_port(r.veth);  // port guard (issue 10), see guard_port
     if (!shared && link_info(r.veth)) {
       HoldSignals hold;
       must(ip({"link", "del", r.veth}), "remove " + r.veth + ", the host end of " + r.name,

@@ -27,9 +27,10 @@
 #include "router/dataplane/neighbor_keying.h"
 #include "router/mesh/mesh_core.h"
 #include "router/os/control_connection.h"
-#include "router/os/dataplane_io.h"
 #include "router/os/control_listener.h"
+#include "router/os/dataplane_io.h"
 #include "router/os/ipam_service.h"
+#include "router/os/port_guard_service.h"
 #include "router/os/state_service.h"
 
 namespace weft {
@@ -113,6 +114,8 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Mod
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<IpamService> ipam_;
   std::unique_ptr<StateService> state_;
+  std::unique_ptr<PortGuard> port_guard_nft_;
+  std::unique_ptr<PortGuardService> port_guard_;  // binds local workloads' ports (issue 10)
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
   std::unique_ptr<ControlListener> listener_;  // port 6783 (issue 10: admission limits)
   int64_t timer_at_ = -1;

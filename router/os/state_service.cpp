@@ -106,6 +106,7 @@ void StateService::save(const state::ObjectTable& table, uint64_t hlc, uint64_t 
 }
 
 void StateService::on_change(const state::Change& c) {
+  for (const auto& f : change_listeners_) f(c);
   if (watchers_.empty()) return;
   json line = {{"type", "change"},
                {"revision", c.revision},

@@ -52,6 +52,11 @@ class StateService : private state::StateStore, private state::StateEvents {
   void forget_host(PeerName host);
   // The whole state as served by GET /state.
   nlohmann::json snapshot() const;
+  // Calls `f` with every change applied from now on, local or from peers, before watchers see
+  // it (the port guard binds a workload's port before `weft attach` gets its answer).
+  void on_change_applied(std::function<void(const state::Change&)> f) {
+    change_listeners_.push_back(std::move(f));
+  }
   const state::StateCore& core() const { return *core_; }
 
  private:
@@ -74,6 +79,7 @@ class StateService : private state::StateStore, private state::StateEvents {
   std::string epoch_;  // this run's id: revisions of another run cannot be resumed
   std::unique_ptr<state::StateCore> core_;
   std::vector<std::shared_ptr<Watcher>> watchers_;
+  std::vector<std::function<void(const state::Change&)>> change_listeners_;
   uint64_t save_failures_ = 0;
 };
 
