@@ -280,11 +280,21 @@ bool IpamCore::try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& 
       result = {AllocError::kNone, have.front(), ""};
       return true;
     }
-    auto spans = ring.owned_by(cfg_.self);
+    int64_t hold_until = INT64_MAX;
+    std::vector<Span> held = held_back(now_ms, &hold_until);
+    auto spans = without(ring.owned_by(cfg_.self), held);
     for (bool fussy : {true, false})
       for (const Span& s : spans)
         if (auto a = state_.allocations.first_free(s, cfg_.range, fussy))
           return commit(p.holder, *a, result);
+    if (!held.empty()) {
+      // Only space a returning peer may still be re-claiming from is free: wait for it.
+      for (const Span& s : ring.owned_by(cfg_.self))
+        if (state_.allocations.free_in(s, cfg_.range) > 0) {
+          if (space_retry_at_ < 0 || hold_until < space_retry_at_) space_retry_at_ = hold_until;
+          return false;
+        }
+    }
     need_space = true;
     return false;
   }
@@ -604,6 +614,50 @@ void IpamCore::on_gossip_tick(PeerName neighbor, int64_t now_ms) {
 void IpamCore::note_reachable(const std::map<PeerName, PeerInfo>& v, int64_t now_ms) {
   for (const auto& [name, info] : v)
     if (info.reachable) last_reachable_ms_[name] = now_ms;
+  for (auto it = taken_from_.begin(); it != taken_from_.end();) {
+    auto p = v.find(it->first);
+    if (p == v.end() || !p->second.reachable) {
+      back_since_.erase(it->first);  // (still) away
+      ++it;
+      continue;
+    }
+    int64_t since = back_since_.try_emplace(it->first, now_ms).first->second;
+    if (now_ms - since >= cfg_.returned_hold_ms) {  // back long enough: its re-claims are in
+      back_since_.erase(it->first);
+      it = taken_from_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<Span> IpamCore::held_back(int64_t now_ms, int64_t* until) {
+  if (taken_from_.empty()) return {};
+  note_reachable(view(), now_ms);
+  std::vector<Span> out;
+  for (const auto& [peer, spans] : taken_from_) {
+    auto since = back_since_.find(peer);
+    if (since == back_since_.end()) continue;  // away: its addresses are free to give
+    out.insert(out.end(), spans.begin(), spans.end());
+    *until = std::min(*until, since->second + cfg_.returned_hold_ms);
+  }
+  return out;
+}
+
+std::vector<Span> IpamCore::without(std::vector<Span> spans, const std::vector<Span>& holes) {
+  for (const Span& h : holes) {
+    std::vector<Span> out;
+    for (const Span& s : spans) {
+      if (h.end <= s.start || h.start >= s.end) {
+        out.push_back(s);
+        continue;
+      }
+      if (s.start < h.start) out.push_back({s.start, h.start});
+      if (h.end < s.end) out.push_back({uint32_t(h.end), s.end});
+    }
+    spans = std::move(out);
+  }
+  return spans;
 }
 
 void IpamCore::handle_request(PeerName src, const RequestMsg& q, int64_t now_ms) {
@@ -849,6 +903,7 @@ RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms, bool forc
                " addresses taken over may be given out while its workloads still hold them";
   }
   Ring before = state_.ring;
+  std::vector<Span> taken = state_.ring.owned_by(target);
   uint64_t n = state_.ring.take_over(cfg_.self, target);
   if (n == 0) return {true, target, 0, "peer " + describe(target) + " owns no address space"};
   refresh_free();
@@ -858,6 +913,8 @@ RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms, bool forc
   }
   log(Severity::kInfo,
       "took over the " + std::to_string(n) + " addresses of removed peer " + describe(target));
+  taken_from_[target] = std::move(taken);
+  back_since_.erase(target);
   broadcast(RingMsg{state_.ring});
   publish_at_ = -1;
   serve_pending(now_ms);

@@ -91,6 +91,10 @@ struct IpamConfig {
   // partition or a restart looks like a dead host for a while, and reclaiming a live host's
   // space hands its workloads' addresses out twice (issue 10: rmpeer after a 6 s partition).
   int64_t rmpeer_grace_ms = 10 * 60 * 1000;
+  // After a peer whose space this one took over (rmpeer) is seen reachable again, this long
+  // before new allocations use that space: its re-claims of the addresses it still holds are
+  // on their way (a round trip or a few).
+  int64_t returned_hold_ms = 5000;
 };
 
 enum class AllocError { kNone, kFull, kInUse, kOutOfRange, kTimeout, kStore, kUnreachable };
@@ -266,7 +270,15 @@ class IpamCore : public GossipChannel {
   std::map<uint32_t, std::string> conflicts_;      // address -> what to tell the operator
   std::map<PeerName, std::string> nicknames_;      // remembered after peers leave the view
   std::map<PeerName, int64_t> last_reachable_ms_;  // when each peer was last seen reachable
+  // Notes who is reachable (rmpeer's grace period) and which peers whose space this one took
+  // over are back (the hold on that space); forgets them once back for returned_hold_ms.
   void note_reachable(const std::map<PeerName, PeerInfo>& v, int64_t now_ms);
+  // Spans taken over (rmpeer, this run) from peers that are back but not yet for
+  // returned_hold_ms: fresh allocations avoid them. `until`: when the first hold ends.
+  std::vector<Span> held_back(int64_t now_ms, int64_t* until);
+  static std::vector<Span> without(std::vector<Span> spans, const std::vector<Span>& holes);
+  std::map<PeerName, std::vector<Span>> taken_from_;  // rmpeer'd peer -> the spans taken
+  std::map<PeerName, int64_t> back_since_;            // rmpeer'd peer seen reachable again since
 };
 
 }  // namespace weft::ipam
