@@ -21,7 +21,6 @@
 #include "cli/workload_dns.h"
 #include "cli/workload_registry.h"
 #include "common/ipv4_cidr.h"
-#include "common/port_guard.h"
 #include "hostnet/host_net.h"
 #include "hostnet/workload_link.h"
 
@@ -268,22 +267,6 @@ uint64_t resolve_netns(const NetnsRef& ns) {
   return ino;
 }
 
-// --- Port guard (issue 10): common/port_guard.h. Failing to guard is a warning, not an error:
-// the workload works, unprotected, and the user is told why.
-void guard_port(const std::string& veth, const std::string& mac,
-                const std::vector<Ipv4Cidr>& addrs) {
-  PortBinding b{veth, mac, {}};
-  for (const auto& a : addrs) b.ips.push_back(a.addr);
-  if (auto e = PortGuard().bind(b); !e.empty())
-    warn("Warning: could not bind the workload's addresses to its bridge port " + veth + " (" + e +
-         "); it can send frames with other workloads' addresses. Install nftables.");
-}
-void unguard_port(const std::string& veth) {
-  if (auto e = PortGuard().unbind(veth); !e.empty())
-    warn("Note: could not remove the port guard of " + veth + " (" + e + ").");
-}
-// --- end port guard ---
-
 void run_attach(const Context& ctx, const AttachOptions& o) {
   std::vector<std::string> given;
   NetnsRef ns = split_args(o, given);
@@ -332,9 +315,8 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
   for (const auto& r : live) {
     if (r.name == name && (r.ns.empty() ? "default" : r.ns) == in_ns) {
       throw CliError("the name " + name + " is already used in namespace " + in_ns +
-                     " by the workload in netns " +
-                     r.netns_label() + "; choose another --name, or `" + detach_hint(netns_of(r)) +
-                     "` first.");
+                     " by the workload in netns " + r.netns_label() +
+                     "; choose another --name, or `" + detach_hint(netns_of(r)) + "` first.");
     }
   }
   for (const auto& a : addrs) check_address_free(a, live);
@@ -386,12 +368,8 @@ void run_attach(const Context& ctx, const AttachOptions& o) {
     }
   }
 
-  // --- Port guard (issue 10). The lead moves this into the router's workload registry. ---
-  // Frames from the port carry only this workload's MAC and addresses; until this binding, the
-  // table drops the port's frames (fail closed).
-  guard_port(link.veth, rec.mac, addrs);
-  // --- end port guard ---
-
+  // The router bound the port to this workload's MAC and addresses (port guard) when it took
+  // the record, so the announcement below passes it.
   if (auto notes = announce_workload(spec, link.veth); !notes.empty()) warn(notes);
   const bool need_route = link.routed;
   const std::string mtu = std::to_string(cfg.mtu);
@@ -438,7 +416,6 @@ void run_detach(const Context& ctx, const DetachOptions& o) {
     bool shared = std::any_of(rest.begin(), rest.end(),
                               [&](const WorkloadRecord& x) { return x.veth == r.veth; });
     bool removed = false;
-    if (!shared) unguard_port(r.veth);  // port guard (issue 10), see guard_port
     if (!shared && link_info(r.veth)) {
       HoldSignals hold;
       must(ip({"link", "del", r.veth}), "remove " + r.veth + ", the host end of " + r.name,

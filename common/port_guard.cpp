@@ -147,8 +147,8 @@ std::string PortGuard::sync(const std::vector<PortBinding>& all) {
   return apply(port_guard_rules::sync(all));
 }
 
-PortGuard::Counts PortGuard::counts() {
-  Counts c;
+std::map<std::string, PortGuardCounts> PortGuard::counts() {
+  std::map<std::string, PortGuardCounts> c;
   ProgramResult r =
       run_program({"nft", "list", "counters", "table", "bridge", port_guard_rules::kTable});
   if (!r.ok()) return c;
@@ -157,8 +157,13 @@ PortGuard::Counts PortGuard::counts() {
   std::string line;
   uint64_t* into = nullptr;
   while (std::getline(in, line)) {
-    if (line.find("counter spoof_") != std::string::npos) into = &c.spoofed;
-    if (line.find("counter flood_") != std::string::npos) into = &c.flood_limited;
+    for (auto [prefix, spoof] : {std::pair{"counter spoof_", true}, {"counter flood_", false}}) {
+      auto at = line.find(prefix);
+      if (at == std::string::npos) continue;
+      std::string veth = line.substr(at + std::string(prefix).size());
+      veth = veth.substr(0, veth.find_first_of(" {"));
+      into = spoof ? &c[veth].spoofed : &c[veth].flood_limited;
+    }
     auto p = line.find("packets ");
     if (p != std::string::npos && into) {
       *into += std::stoull(line.substr(p + 8));

@@ -11,10 +11,12 @@
 //
 // Everything lives in one table, `bridge weft`; nothing else is touched:
 //   chain prerouting (filter hook, priority -200): iifname vmap @ports; weft's vethwe* -> drop
-//   map ports { ifname : verdict }: a port's entry goes to its chain (goto: its verdict, or the base policy accept, is final) `port_<veth>`
-//   chain port_<veth>: the checks above, each with a named counter (spoof_<veth>, flood_<veth>)
+//   map ports { ifname : verdict }: a port's entry goes to its chain (goto: its verdict, or the
+//   base policy accept, is final) `port_<veth>` chain port_<veth>: the checks above, each with a
+//   named counter (spoof_<veth>, flood_<veth>)
 // The rule text is generated here without I/O (PortGuardRules); PortGuard runs `nft -f` on it.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@ struct PortBinding {
   std::string veth;           // the host end on the bridge, e.g. vethwe1a2b3c4d
   std::string mac;            // the workload's MAC, aa:bb:cc:dd:ee:ff
   std::vector<uint32_t> ips;  // host byte order
+  bool operator==(const PortBinding&) const = default;
 };
 
 // Limits on broadcast and multicast frames from one workload port. ARP, DHCP and mDNS of a
@@ -45,18 +48,31 @@ std::string unbind(const std::string& veth);  // removes one port's binding (it 
 std::string sync(const std::vector<PortBinding>& all, const PortGuardLimits& limits = {});
 }  // namespace port_guard_rules
 
-// Applies the rules with the `nft` program. Each call returns "" or what went wrong.
-class PortGuard {
+// Packets a port's rules dropped: frames with foreign addresses (spoof_<veth>), broadcast and
+// multicast over the limit (flood_<veth>).
+struct PortGuardCounts {
+  uint64_t spoofed = 0, flood_limited = 0;
+};
+
+// What applies the rules (PortGuard with nft; a fake in tests). Each call returns "" or what
+// went wrong.
+class PortGuardBackend {
  public:
-  std::string bind(const PortBinding& b);
-  std::string unbind(const std::string& veth);
-  std::string sync(const std::vector<PortBinding>& all);
-  // Sum of the named counters spoof_* and flood_* (packets), for /metrics; nullopt-free: 0 when
-  // the table is absent.
-  struct Counts {
-    uint64_t spoofed = 0, flood_limited = 0;
-  };
-  Counts counts();
+  virtual ~PortGuardBackend() = default;
+  virtual std::string bind(const PortBinding& b) = 0;
+  virtual std::string unbind(const std::string& veth) = 0;
+  virtual std::string sync(const std::vector<PortBinding>& all) = 0;
+  // Each bound port's counters (empty when the table is absent).
+  virtual std::map<std::string, PortGuardCounts> counts() = 0;
+};
+
+// Applies the rules with the `nft` program.
+class PortGuard : public PortGuardBackend {
+ public:
+  std::string bind(const PortBinding& b) override;
+  std::string unbind(const std::string& veth) override;
+  std::string sync(const std::vector<PortBinding>& all) override;
+  std::map<std::string, PortGuardCounts> counts() override;
 
  private:
   std::string apply(const std::string& script);

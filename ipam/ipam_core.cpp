@@ -16,6 +16,12 @@ std::string join_names(const std::vector<std::string>& v) {
   return out;
 }
 
+// The command that gives a workload a new address ("workload:NAME" is what `weft attach` uses).
+std::string renumber_hint(const std::string& holder) {
+  std::string w = holder.starts_with("workload:") ? holder.substr(9) : holder;
+  return "`weft detach " + w + "` then `weft attach` it again";
+}
+
 }  // namespace
 
 bool published_free_close(uint64_t published, uint64_t actual) {
@@ -216,11 +222,38 @@ std::vector<uint32_t> IpamCore::release(const std::string& holder, int64_t now_m
   refresh_free();
   save();
   schedule_publish(now_ms, false);
-  std::erase_if(conflicts_, [&](const std::string& c) {
-    return std::any_of(freed.begin(), freed.end(),
-                       [&](uint32_t a) { return c.starts_with(format_ipv4(a) + " "); });
-  });
+  for (uint32_t a : freed) conflicts_.erase(a);
   return freed;
+}
+
+std::vector<std::string> IpamCore::conflicts() const {
+  std::vector<std::string> out;
+  for (const auto& [a, text] : conflicts_) out.push_back(text);
+  return out;
+}
+
+void IpamCore::report_conflict(uint32_t addr, const std::string& text) {
+  if (!conflicts_.emplace(addr, text).second) return;
+  ++counters_.conflicts_found;
+  log(Severity::kError, text);
+}
+
+bool IpamCore::reclaim_foreign(int64_t now_ms) {
+  std::set<uint32_t> asking;
+  for (const Pending& p : pending_)
+    if (p.reclaim) asking.insert(*p.address);
+  std::vector<Pending> found;
+  for (const auto& [a, h] : state_.allocations.by_address())
+    if (state_.ring.owner_of(a) != cfg_.self && !asking.count(a) && !conflicts_.count(a))
+      found.push_back({h, a, now_ms + cfg_.wait_timeout_ms, nullptr, true});
+  if (found.empty()) return false;
+  counters_.reclaims += found.size();
+  log(Severity::kWarn, std::to_string(found.size()) +
+                           " address(es) in use here lie in space another peer took over while "
+                           "this host was away (`weft rmpeer`, or an earlier bootstrap); asking "
+                           "for them back");
+  for (Pending& p : found) pending_.push_back(std::move(p));
+  return true;
 }
 
 bool IpamCore::commit(const std::string& holder, uint32_t addr, AllocResult& result) {
@@ -247,11 +280,21 @@ bool IpamCore::try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& 
       result = {AllocError::kNone, have.front(), ""};
       return true;
     }
-    auto spans = ring.owned_by(cfg_.self);
+    int64_t hold_until = INT64_MAX;
+    std::vector<Span> held = held_back(now_ms, &hold_until);
+    auto spans = without(ring.owned_by(cfg_.self), held);
     for (bool fussy : {true, false})
       for (const Span& s : spans)
         if (auto a = state_.allocations.first_free(s, cfg_.range, fussy))
           return commit(p.holder, *a, result);
+    if (!held.empty()) {
+      // Only space a returning peer may still be re-claiming from is free: wait for it.
+      for (const Span& s : ring.owned_by(cfg_.self))
+        if (state_.allocations.free_in(s, cfg_.range) > 0) {
+          if (space_retry_at_ < 0 || hold_until < space_retry_at_) space_retry_at_ = hold_until;
+          return false;
+        }
+    }
     need_space = true;
     return false;
   }
@@ -288,7 +331,7 @@ bool IpamCore::try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& 
                   format_peer_name(*owner) + "` gives its space to this host"};
     return true;
   }
-  ask_for_address(addr, *owner, now_ms);
+  ask_for_address(addr, *owner, now_ms, p.reclaim);
   return false;
 }
 
@@ -298,14 +341,15 @@ void IpamCore::serve_pending(int64_t now_ms) {
   for (size_t i = 0; i < pending_.size();) {
     AllocResult r;
     if (try_serve(pending_[i], now_ms, r, need_space)) {
-      if (pending_[i].reclaim && !r.ok() && r.error != AllocError::kStore) {
-        std::string c = format_ipv4(*pending_[i].address) + " (" + pending_[i].holder +
-                        ") could not be re-claimed after joining the cluster's ring: " + r.message +
-                        ". Give the workload a new address: `weft detach " + pending_[i].holder +
-                        "` then `weft attach` it again";
-        conflicts_.push_back(c);
-        log(Severity::kError, c);
-      }
+      // An owner we cannot reach yet is asked again when a neighbour comes up or the ring
+      // changes (reclaim_foreign); only a refusal or an error of this host is a conflict.
+      if (pending_[i].reclaim && !r.ok() && r.error != AllocError::kStore &&
+          r.error != AllocError::kUnreachable)
+        report_conflict(
+            *pending_[i].address,
+            format_ipv4(*pending_[i].address) + " (" + pending_[i].holder +
+                ") could not be re-claimed after another peer took it over: " + r.message +
+                ". Give the workload a new address: " + renumber_hint(pending_[i].holder));
       finished.emplace_back(std::move(pending_[i].done), std::move(r));
       pending_.erase(pending_.begin() + long(i));
     } else {
@@ -391,7 +435,7 @@ bool IpamCore::ask_for_space(int64_t now_ms) {
   return true;
 }
 
-void IpamCore::ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms) {
+void IpamCore::ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms, bool held) {
   for (const auto& [id, q] : requests_)
     if (q.address == addr) return;  // already asked
   auto r = claim_retry_.find(addr);
@@ -400,7 +444,7 @@ void IpamCore::ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms) {
   requests_[id] = {owner, addr, now_ms + cfg_.request_timeout_ms};
   claim_retry_[addr] = now_ms + cfg_.request_timeout_ms / 6;
   ++counters_.requests_sent;
-  send(owner, RequestMsg{id, addr}, false);
+  send(owner, RequestMsg{id, addr, held}, false);
 }
 
 uint64_t IpamCore::unreachable_free(std::vector<std::string>* who) {
@@ -450,7 +494,8 @@ bool IpamCore::absorb(const Ring& theirs, PeerName from, int64_t now_ms) {
         log(Severity::kInfo, "joined the ring seeded by " + join_names(seeds));
       }
       if (refresh_free()) schedule_publish(now_ms, false);
-      save_soon(now_ms);  // what others gave us is theirs to keep durable
+      save_soon(now_ms);        // what others gave us is theirs to keep durable
+      reclaim_foreign(now_ms);  // our space was taken over while we were away (rmpeer)
       serve_pending(now_ms);
       return true;
     case MergeResult::kRangeMismatch: {
@@ -476,21 +521,12 @@ bool IpamCore::absorb(const Ring& theirs, PeerName from, int64_t now_ms) {
 void IpamCore::adopt_other_bootstrap(const Ring& theirs, int64_t now_ms) {
   ++counters_.bootstrap_conflicts;
   ++counters_.rings_adopted;
-  std::vector<uint32_t> to_reclaim;
-  Ring old = state_.ring;
   state_.ring = theirs;
-  for (const auto& [a, h] : state_.allocations.by_address())
-    if (state_.ring.owner_of(a) != cfg_.self) to_reclaim.push_back(a);
   log(Severity::kWarn,
-      "this host's ring (bootstrapped separately) met the cluster's earlier "
-      "one; adopted it and re-claiming the " +
-          std::to_string(to_reclaim.size()) + " address(es) in use here");
+      "this host's ring (bootstrapped separately) met the cluster's earlier one; adopted it");
   refresh_free();
   save();
-  for (uint32_t a : to_reclaim) {
-    Pending p{*state_.allocations.holder_of(a), a, now_ms + cfg_.wait_timeout_ms, nullptr, true};
-    pending_.push_back(std::move(p));
-  }
+  reclaim_foreign(now_ms);
   schedule_publish(now_ms, true);
   serve_pending(now_ms);
 }
@@ -563,11 +599,11 @@ bool IpamCore::on_broadcast(PeerName src, PeerName from, ByteView payload, int64
 }
 
 void IpamCore::on_neighbor_up(PeerName peer, int64_t now_ms) {
-  if (!state_.ring.empty())
+  if (!state_.ring.empty()) {
     send(peer, RingMsg{state_.ring}, true);
-  else if (cfg_.init.kind == InitMode::Kind::kConsensus && my_proposal_.seq > 0)
+    if (reclaim_foreign(now_ms)) serve_pending(now_ms);  // owners unreachable before, maybe
+  } else if (cfg_.init.kind == InitMode::Kind::kConsensus && my_proposal_.seq > 0)
     send(peer, my_proposal_, true);
-  (void)now_ms;
 }
 
 void IpamCore::on_gossip_tick(PeerName neighbor, int64_t now_ms) {
@@ -578,6 +614,50 @@ void IpamCore::on_gossip_tick(PeerName neighbor, int64_t now_ms) {
 void IpamCore::note_reachable(const std::map<PeerName, PeerInfo>& v, int64_t now_ms) {
   for (const auto& [name, info] : v)
     if (info.reachable) last_reachable_ms_[name] = now_ms;
+  for (auto it = taken_from_.begin(); it != taken_from_.end();) {
+    auto p = v.find(it->first);
+    if (p == v.end() || !p->second.reachable) {
+      back_since_.erase(it->first);  // (still) away
+      ++it;
+      continue;
+    }
+    int64_t since = back_since_.try_emplace(it->first, now_ms).first->second;
+    if (now_ms - since >= cfg_.returned_hold_ms) {  // back long enough: its re-claims are in
+      back_since_.erase(it->first);
+      it = taken_from_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<Span> IpamCore::held_back(int64_t now_ms, int64_t* until) {
+  if (taken_from_.empty()) return {};
+  note_reachable(view(), now_ms);
+  std::vector<Span> out;
+  for (const auto& [peer, spans] : taken_from_) {
+    auto since = back_since_.find(peer);
+    if (since == back_since_.end()) continue;  // away: its addresses are free to give
+    out.insert(out.end(), spans.begin(), spans.end());
+    *until = std::min(*until, since->second + cfg_.returned_hold_ms);
+  }
+  return out;
+}
+
+std::vector<Span> IpamCore::without(std::vector<Span> spans, const std::vector<Span>& holes) {
+  for (const Span& h : holes) {
+    std::vector<Span> out;
+    for (const Span& s : spans) {
+      if (h.end <= s.start || h.start >= s.end) {
+        out.push_back(s);
+        continue;
+      }
+      if (s.start < h.start) out.push_back({s.start, h.start});
+      if (h.end < s.end) out.push_back({uint32_t(h.end), s.end});
+    }
+    spans = std::move(out);
+  }
+  return spans;
 }
 
 void IpamCore::handle_request(PeerName src, const RequestMsg& q, int64_t now_ms) {
@@ -593,6 +673,12 @@ void IpamCore::handle_request(PeerName src, const RequestMsg& q, int64_t now_ms)
     uint32_t a = *q.address;
     if (!cfg_.range.contains(a) || ring.owner_of(a) != cfg_.self)
       return refuse(RefuseReason::kNotOwner);
+    if (const std::string* h = state_.allocations.holder_of(a); h && q.held)
+      report_conflict(a, format_ipv4(a) + " (" + *h + ") is in use twice: peer " + describe(src) +
+                             " still holds it from before its space was taken over (`weft "
+                             "rmpeer` while it was away, or two bootstraps met). Give one of "
+                             "them a new address, here: " +
+                             renumber_hint(*h));
     if (state_.allocations.holder_of(a) || reserved_address(cfg_.range, a))
       return refuse(RefuseReason::kInUse);
     give = {a, uint64_t{a} + 1};
@@ -634,15 +720,14 @@ void IpamCore::handle_refuse(PeerName src, const RefuseMsg& f, int64_t now_ms) {
       if (pending_[i].address == q.address) {
         AllocResult r{AllocError::kInUse, *q.address,
                       format_ipv4(*q.address) + " is already in use on peer " + describe(src)};
-        if (pending_[i].reclaim) {
-          std::string c = format_ipv4(*q.address) + " (" + pending_[i].holder +
-                          ") is also allocated by peer " + describe(src) +
-                          " (two bootstraps met). Give the workload here a new address: `weft "
-                          "detach " +
-                          pending_[i].holder + "` then `weft attach` it again";
-          conflicts_.push_back(c);
-          log(Severity::kError, c);
-        }
+        if (pending_[i].reclaim)
+          report_conflict(*q.address,
+                          format_ipv4(*q.address) + " (" + pending_[i].holder +
+                              ") is in use twice: peer " + describe(src) +
+                              " allocated it too, after taking over this host's space (`weft "
+                              "rmpeer` while it was away, or two bootstraps met). Give one of "
+                              "them a new address, here: " +
+                              renumber_hint(pending_[i].holder));
         failed.emplace_back(std::move(pending_[i].done), r);
         pending_.erase(pending_.begin() + long(i));
       } else {
@@ -818,6 +903,7 @@ RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms, bool forc
                " addresses taken over may be given out while its workloads still hold them";
   }
   Ring before = state_.ring;
+  std::vector<Span> taken = state_.ring.owned_by(target);
   uint64_t n = state_.ring.take_over(cfg_.self, target);
   if (n == 0) return {true, target, 0, "peer " + describe(target) + " owns no address space"};
   refresh_free();
@@ -827,6 +913,8 @@ RmpeerResult IpamCore::rmpeer(const std::string& peer, int64_t now_ms, bool forc
   }
   log(Severity::kInfo,
       "took over the " + std::to_string(n) + " addresses of removed peer " + describe(target));
+  taken_from_[target] = std::move(taken);
+  back_since_.erase(target);
   broadcast(RingMsg{state_.ring});
   publish_at_ = -1;
   serve_pending(now_ms);

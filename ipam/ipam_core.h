@@ -10,6 +10,9 @@
 //   peers of the later one adopt it and re-claim the addresses they have in use (a claim
 //   refused because another peer uses the same address is a conflict the operator is told how
 //   to fix).
+// - Coming back after `weft rmpeer` took this peer's space (a partition, not a dead host): the
+//   addresses it still holds are re-claimed the same way, so their new owner never hands them
+//   out; an address the other side allocated meanwhile is a conflict both peers report.
 // - Running low: ask the reachable peer with the most free space for some (kRequest); it gives
 //   half of its largest free run. A claim of an address in another peer's space asks that peer
 //   for exactly that address.
@@ -27,10 +30,10 @@
 #include "common/ipv4_cidr.h"
 #include "common/log_level.h"
 #include "common/peer_name.h"
+#include "gossip/gossip_channel.h"
 #include "ipam/allocations.h"
 #include "ipam/messages.h"
 #include "ipam/ring.h"
-#include "gossip/gossip_channel.h"
 
 namespace weft::ipam {
 
@@ -88,6 +91,10 @@ struct IpamConfig {
   // partition or a restart looks like a dead host for a while, and reclaiming a live host's
   // space hands its workloads' addresses out twice (issue 10: rmpeer after a 6 s partition).
   int64_t rmpeer_grace_ms = 10 * 60 * 1000;
+  // After a peer whose space this one took over (rmpeer) is seen reachable again, this long
+  // before new allocations use that space: its re-claims of the addresses it still holds are
+  // on their way (a round trip or a few).
+  int64_t returned_hold_ms = 5000;
 };
 
 enum class AllocError { kNone, kFull, kInUse, kOutOfRange, kTimeout, kStore, kUnreachable };
@@ -116,6 +123,11 @@ struct IpamCounters {
   uint64_t rings_adopted = 0;  // empty ring or lost bootstrap
   uint64_t bootstrap_conflicts = 0;
   uint64_t store_failures = 0;
+  // Addresses this peer held in space another peer took over (rmpeer while it was away, or an
+  // earlier bootstrap), asked back from their new owners.
+  uint64_t reclaims = 0;
+  // Addresses found in use twice (each counted once, here and on the other peer).
+  uint64_t conflicts_found = 0;
 };
 
 class IpamCore : public GossipChannel {
@@ -156,9 +168,10 @@ class IpamCore : public GossipChannel {
   const IpamCounters& counters() const { return counters_; }
   // "ready", or what bootstrap is waiting for.
   std::string bootstrap_status() const;
-  // Addresses this peer uses that another peer also allocated (after two bootstraps met), each
-  // with the command that fixes it.
-  const std::vector<std::string>& conflicts() const { return conflicts_; }
+  // Addresses in use twice: held here and also allocated by another peer (after two bootstraps
+  // met, or after this peer's space was taken over by rmpeer while it was away, on both peers),
+  // each once, with the command that fixes it. An entry goes when the address is released here.
+  std::vector<std::string> conflicts() const;
   size_t pending() const { return pending_.size(); }
 
   // GossipChannel
@@ -203,9 +216,16 @@ class IpamCore : public GossipChannel {
   // Returns true when `p` is finished (result filled in).
   bool try_serve(Pending& p, int64_t now_ms, AllocResult& result, bool& need_space);
   bool commit(const std::string& holder, uint32_t addr, AllocResult& result);
+  // Queues re-claims (served by serve_pending) of the addresses this peer holds outside its own
+  // space (taken over while it was away): each address not already asked for and not already
+  // reported as a conflict. Returns whether it queued any.
+  bool reclaim_foreign(int64_t now_ms);
+  // Records (and logs) that `addr` is in use twice, once per address.
+  void report_conflict(uint32_t addr, const std::string& text);
   bool ask_for_space(int64_t now_ms);
   void top_up(int64_t now_ms);
-  void ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms);
+  // `held`: a re-claim of an address this peer has in use (RequestMsg::held).
+  void ask_for_address(uint32_t addr, PeerName owner, int64_t now_ms, bool held);
   std::string full_message();
   // Free space published by peers this one cannot reach now; names them in `who`.
   uint64_t unreachable_free(std::vector<std::string>* who = nullptr);
@@ -247,10 +267,18 @@ class IpamCore : public GossipChannel {
   bool free_crossed_zero_ = false;  // set by refresh_free, read by schedule_publish
   int64_t space_retry_at_ = -1;
   int64_t save_at_ = -1;
-  std::vector<std::string> conflicts_;
+  std::map<uint32_t, std::string> conflicts_;      // address -> what to tell the operator
   std::map<PeerName, std::string> nicknames_;      // remembered after peers leave the view
   std::map<PeerName, int64_t> last_reachable_ms_;  // when each peer was last seen reachable
+  // Notes who is reachable (rmpeer's grace period) and which peers whose space this one took
+  // over are back (the hold on that space); forgets them once back for returned_hold_ms.
   void note_reachable(const std::map<PeerName, PeerInfo>& v, int64_t now_ms);
+  // Spans taken over (rmpeer, this run) from peers that are back but not yet for
+  // returned_hold_ms: fresh allocations avoid them. `until`: when the first hold ends.
+  std::vector<Span> held_back(int64_t now_ms, int64_t* until);
+  static std::vector<Span> without(std::vector<Span> spans, const std::vector<Span>& holes);
+  std::map<PeerName, std::vector<Span>> taken_from_;  // rmpeer'd peer -> the spans taken
+  std::map<PeerName, int64_t> back_since_;            // rmpeer'd peer seen reachable again since
 };
 
 }  // namespace weft::ipam

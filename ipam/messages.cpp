@@ -31,7 +31,7 @@ Bytes encode(const Message& m) {
         } else if constexpr (std::is_same_v<T, RequestMsg>) {
           w.u8(uint8_t(Type::kRequest));
           w.u32(v.request_id);
-          w.u8(v.address ? 1 : 0);
+          w.u8(!v.address ? 0 : v.held ? 2 : 1);  // 2: an address the sender holds
           w.u32(v.address.value_or(0));
         } else if constexpr (std::is_same_v<T, GrantMsg>) {
           w.u8(uint8_t(Type::kGrant));
@@ -81,8 +81,9 @@ Message decode(ByteView b) {
       q.request_id = r.u32();
       uint8_t has = r.u8();
       uint32_t a = r.u32();
-      if (has > 1) throw DecodeError("ipam request: bad flag");
+      if (has > 2) throw DecodeError("ipam request: bad flag");
       if (has) q.address = a;
+      q.held = has == 2;
       m = q;
       break;
     }

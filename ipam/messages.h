@@ -5,7 +5,8 @@
 //   kDigest    the sender's ring digest (periodic anti-entropy with one neighbour)
 //   kProposal  consensus bootstrap: the sender has no ring yet and proposes these seeds
 //              (empty: it is only announcing that it takes part)
-//   kRequest   unicast: please give me space (any, or the one address given)
+//   kRequest   unicast: please give me space (any, or the one address given; `held`: I already
+//              have it in use, my space having been taken over while I was away)
 //   kGrant     unicast reply: done; the donor's ring, which shows the new owner
 //   kRefuse    unicast reply: no, and why (with the refuser's ring, when it helps)
 #include <cstdint>
@@ -40,6 +41,10 @@ struct ProposalMsg {
 struct RequestMsg {
   uint32_t request_id = 0;
   std::optional<uint32_t> address;
+  // A re-claim: the sender holds `address` already (its space was taken over by `weft rmpeer`
+  // or by an earlier bootstrap while it was away). A refusal because the address is in use
+  // here too is then a conflict both sides report. Only with an address.
+  bool held = false;
 };
 struct GrantMsg {
   uint32_t request_id = 0;

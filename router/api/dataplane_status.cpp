@@ -48,7 +48,8 @@ std::string dataplane_metrics_text(const DataplaneCore& dp, const DataplaneInfo&
            {"spoofed_source", f.dropped_spoofed},
            {"spoofed_source_ip", f.dropped_spoofed_ip},
            {"too_big", dp.too_big().dropped},
-           {"no_route", f.dropped_no_route}})
+           {"no_route", f.dropped_no_route},
+           {"unknown_unicast_limit", f.dropped_flood_limited}})
     m += "weft_dataplane_dropped_total{reason=\"" + std::string(reason) + "\"} " +
          std::to_string(v) + "\n";
   counter("weft_dataplane_udp_received_total", "Authenticated UDP datagrams received.", c.udp_rx);

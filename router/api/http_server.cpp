@@ -25,6 +25,7 @@
 
 #include "common/host_port.h"
 #include "common/http_message.h"
+#include "common/log_limiter.h"
 
 namespace weft {
 
@@ -84,17 +85,14 @@ struct HttpServerState : std::enable_shared_from_this<HttpServerState> {
   // Non-owning: each session adds itself on start and removes itself when destroyed.
   std::unordered_set<SessionBase*> sessions;
   size_t unix_sessions = 0, tcp_sessions = 0;
-  uint64_t refused = 0;
-  // At most one warning a minute about refused connections.
-  struct {
-    std::chrono::steady_clock::time_point last{};
-    bool allow() {
-      auto now = std::chrono::steady_clock::now();
-      if (now - last < std::chrono::minutes(1)) return false;
-      last = now;
-      return true;
-    }
-  } refused_log;
+  HttpServerCounters counters;
+  // Accept failures and refused connections repeat as fast as a client can cause them.
+  LogLimiter accept_log, refused_log;
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   bool stopped = false;
 
   void dispatch(const http::request<http::string_body>& req, bool privileged,
@@ -328,7 +326,10 @@ void HttpServerState::accept(typename Protocol::acceptor& acceptor) {
     if (self->stopped || ec == asio::error::operation_aborted) return;
     if (ec) {
       // Usually EMFILE: back off instead of spinning on an error that will repeat at once.
-      spdlog::warn("API accept failed: {}; retrying", ec.message());
+      ++self->counters.accept_failures;
+      if (auto suppressed = self->accept_log.admit(now_ms()))
+        spdlog::warn("API accept failed: {}; retrying in 100 ms{}", ec.message(),
+                     LogLimiter::suffix(*suppressed));
       auto timer = std::make_shared<asio::steady_timer>(self->io, std::chrono::milliseconds(100));
       timer->async_wait([self, timer, &acceptor](const error_code& tec) {
         if (!tec && !self->stopped) self->accept<Protocol>(acceptor);
@@ -338,10 +339,10 @@ void HttpServerState::accept(typename Protocol::acceptor& acceptor) {
     size_t& count = kUnix ? self->unix_sessions : self->tcp_sessions;
     const size_t limit = kUnix ? kMaxUnixSessions : kMaxTcpSessions;
     if (count >= limit) {
-      ++self->refused;
-      if (self->refused_log.allow())
-        spdlog::warn("API: {} connections open on the {} already, refusing more", limit,
-                     kUnix ? "unix socket" : "TCP port");
+      ++self->counters.refused;
+      if (auto suppressed = self->refused_log.admit(now_ms()))
+        spdlog::warn("API: {} connections open on the {} already, refusing more{}", limit,
+                     kUnix ? "unix socket" : "TCP port", LogLimiter::suffix(*suppressed));
       error_code ignored;
       socket.close(ignored);
     } else {
@@ -439,6 +440,25 @@ std::string HttpServer::tcp_address() const {
   auto ep = impl_->tcp_acceptor->local_endpoint(ec);
   if (ec) return "";
   return format_host_port({ep.address().to_string(), ep.port()});
+}
+
+const HttpServerCounters& HttpServer::counters() const {
+  return impl_->counters;
+}
+
+std::string HttpServer::metrics_text() const {
+  const HttpServerCounters& c = impl_->counters;
+  auto counter = [](const std::string& name, const std::string& help, uint64_t v) {
+    return "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
+           std::to_string(v) + "\n";
+  };
+  return counter("weft_api_accept_failures_total",
+                 "Failed accepts on the API's listeners (e.g. out of descriptors), each retried "
+                 "after 100 ms.",
+                 c.accept_failures) +
+         counter("weft_api_connections_refused_total",
+                 "API connections closed at once: the listener's connection limit was reached.",
+                 c.refused);
 }
 
 void HttpServer::stop() {

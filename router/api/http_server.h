@@ -56,6 +56,13 @@ struct HttpResponse {
 // Handlers answer through the responder, at once or later (an IPAM allocation may wait for
 // address space from another peer); it must be called exactly once, on the io_context's thread.
 using HttpResponder = std::function<void(HttpResponse)>;
+
+// What an attacker (a local user opening connections, a descriptor exhaustion) can cause, for
+// /metrics. The log lines about them are rate-limited (common/log_limiter.h).
+struct HttpServerCounters {
+  uint64_t accept_failures = 0;  // accept() failed (EMFILE, ENFILE...): retried after 100 ms
+  uint64_t refused = 0;          // closed at once: the listener's connection limit was reached
+};
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
 
 constexpr size_t kHttpMaxRequestBody = 8 << 20;  // a file of 1,000s of NetworkPolicies
@@ -78,6 +85,9 @@ class HttpServer {
   void listen_tcp(const std::string& address);
   // The bound TCP address ("127.0.0.1:40123"), or "" when not listening on TCP.
   std::string tcp_address() const;
+  const HttpServerCounters& counters() const;
+  // Prometheus text: weft_api_accept_failures_total, weft_api_connections_refused_total.
+  std::string metrics_text() const;
 
   // Closes the listeners and any open connections and removes the socket file; idempotent. The
   // handler is not called after this returns.

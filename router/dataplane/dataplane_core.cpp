@@ -51,7 +51,7 @@ DataplaneCore::DataplaneCore(PeerName self, uint16_t udp_port, GossipSender& gos
       // A keyed hash: whoever can send frames cannot pick addresses that collide.
       macs_(address_table_config(seed ^ 0x6d61637461626c65ull)),
       ips_(address_table_config(seed ^ 0x69707461626c6521ull)),
-      forwarder_(self, macs_, ips_, routes),
+      forwarder_(self, macs_, ips_, routes, FloodLimiter({}, seed ^ 0x666c6f6f646c696dull)),
       rng_(seed) {
   batch_buf_.reserve(70000);
   datagram_buf_.reserve(70000);

@@ -60,7 +60,13 @@ void Forwarder::from_local(const FrameItem& f, int64_t now_ms, ForwardingSink& o
   claim_source(f.frame, self_, now_ms);
   if (group_address(eth)) return flood(self_, 0, f, out);
   auto owner = macs_.lookup(mac_at(eth), now_ms);
-  if (!owner) return flood(self_, 0, f, out);
+  if (!owner) {
+    if (!unknown_unicast_.allow(mac_at(eth + 6), now_ms)) {
+      ++counters_.dropped_flood_limited;
+      return;
+    }
+    return flood(self_, 0, f, out);
+  }
   if (*owner == self_) {
     ++counters_.dropped_local;  // the bridge delivers local traffic itself
     return;

@@ -2,7 +2,8 @@
 // Where an Ethernet frame goes, without I/O: captured on the local bridge, or arrived from a peer
 // (directly or relayed). Learns source MACs, sends known unicast towards the owning peer over
 // the next hop the topology gives, floods broadcast / multicast / unknown unicast along the
-// source's broadcast tree (each peer gets it once, no loops), and relays for others.
+// source's broadcast tree (each peer gets it once, no loops), and relays for others. Local
+// unknown unicast is limited per source MAC (FloodLimiter) before it floods.
 //
 // Source check: a frame from a peer must come from addresses that belong to the peer it
 // originates from (the batch header's source, not the relay that handed it to us). Its source
@@ -19,6 +20,7 @@
 #include <optional>
 #include <vector>
 
+#include "router/dataplane/flood_limiter.h"
 #include "router/dataplane/frame_batch.h"
 #include "router/dataplane/mac_table.h"
 
@@ -48,12 +50,16 @@ struct ForwarderCounters {
   uint64_t local_conflicts = 0;
   // New addresses not learned because the table is full (frames still forwarded).
   uint64_t mac_table_full = 0, ip_table_full = 0;
+  // Local unknown-unicast frames over their source's limit (FloodLimiter): not flooded.
+  uint64_t dropped_flood_limited = 0;
 };
 
 class Forwarder {
  public:
-  Forwarder(PeerName self, MacTable& macs, IpTable& ips, ForwardingRoutes& routes)
-      : self_(self), macs_(macs), ips_(ips), routes_(routes) {}
+  // `unknown_unicast` limits, per local source MAC, the unknown-unicast frames flooded to peers.
+  Forwarder(PeerName self, MacTable& macs, IpTable& ips, ForwardingRoutes& routes,
+            FloodLimiter unknown_unicast = FloodLimiter{})
+      : self_(self), macs_(macs), ips_(ips), routes_(routes), unknown_unicast_(unknown_unicast) {}
 
   void from_local(const FrameItem& f, int64_t now_ms, ForwardingSink& out);
   // `src` and `dst` come from the authenticated batch header; `neighbor` is who sent it to us.
@@ -73,6 +79,7 @@ class Forwarder {
   MacTable& macs_;
   IpTable& ips_;
   ForwardingRoutes& routes_;
+  FloodLimiter unknown_unicast_;
   ForwarderCounters counters_;
 };
 

@@ -329,6 +329,11 @@ std::string IpamService::metrics_text() const {
   counter("weft_ipam_bootstrap_conflicts_total",
           "Rings from a separate bootstrap met (and the earlier one adopted).",
           c.bootstrap_conflicts);
+  counter("weft_ipam_reclaims_total",
+          "Addresses in use here asked back after another peer took over their space.", c.reclaims);
+  counter("weft_ipam_conflicts_found_total",
+          "Addresses found in use twice (here and on another peer), each counted once.",
+          c.conflicts_found);
   counter("weft_ipam_store_failures_total", "Failed writes of DATADIR/ipam.json.",
           c.store_failures);
   return m;

@@ -117,6 +117,12 @@ void RouterDaemon::run() {
   state_ = std::make_unique<StateService>(*mesh_, *mesh_, sc, [this] { return now_ms(); });
   state_->start(*this);
   ipam_->on_rmpeer([this](PeerName p) { state_->forget_host(p); });
+  port_guard_nft_ = std::make_unique<PortGuard>();
+  port_guard_ = std::make_unique<PortGuardService>(opts_.self.name, *port_guard_nft_,
+                                                   [this] { return now_ms(); });
+  port_guard_->start(state_->core().table());
+  state_->on_changes([this](const state::Change& c) { port_guard_->on_change(c); });
+  add_metrics([this] { return port_guard_->metrics_text(); });
 
   DnsModuleConfig dc = opts_.dns;
   dc.bridge = opts_.bridge;
@@ -279,6 +285,7 @@ void RouterDaemon::start_api() {
   add_mesh_routes(*this, std::move(mr));
   add_metrics([this] { return dataplane_metrics_text(*dp_, dataplane_info()); });
   add_metrics([this] { return listener_->metrics_text(); });
+  add_metrics([this] { return http_ ? http_->metrics_text() : std::string(); });
   add_route({"GET", "/metrics", ApiAccess::kRead, [this](const HttpRequest&, HttpResponder r) {
                std::string m;
                for (const auto& f : metrics_) m += f();

@@ -27,10 +27,11 @@
 #include "router/dataplane/neighbor_keying.h"
 #include "router/mesh/mesh_core.h"
 #include "router/os/control_connection.h"
-#include "router/os/dns_module.h"
 #include "router/os/control_listener.h"
 #include "router/os/dataplane_io.h"
+#include "router/os/dns_module.h"
 #include "router/os/ipam_service.h"
+#include "router/os/port_guard_service.h"
 #include "router/os/state_service.h"
 #include "router/os/workload_attacher.h"
 
@@ -51,7 +52,7 @@ struct RouterOptions {
   ipam::InitMode ipalloc_init;
   uint64_t started_unix_ms = 0;
   int64_t peer_gone_after_ms = 60'000;  // an unreachable host's workloads go after this
-  DnsModuleConfig dns;                   // its bridge is `bridge`
+  DnsModuleConfig dns;                  // its bridge is `bridge`
 };
 
 // common/overlay.h states the overhead for the CLI; it must match the wire: IPv4 + UDP headers,
@@ -116,8 +117,10 @@ class RouterDaemon : public MeshIo, public ControlConnection::Events, public Mod
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<IpamService> ipam_;
   std::unique_ptr<StateService> state_;
-  std::unique_ptr<DnsModule> dns_;  // follows state_: destroyed before it
+  std::unique_ptr<DnsModule> dns_;              // follows state_: destroyed before it
   std::unique_ptr<WorkloadAttacher> attacher_;  // CNI: /workloads/attach and /detach
+  std::unique_ptr<PortGuard> port_guard_nft_;
+  std::unique_ptr<PortGuardService> port_guard_;  // binds local workloads' ports (issue 10)
   std::map<ConnId, std::shared_ptr<ControlConnection>> conns_;
   std::unique_ptr<ControlListener> listener_;  // port 6783 (issue 10: admission limits)
   int64_t timer_at_ = -1;

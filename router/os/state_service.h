@@ -55,8 +55,10 @@ class StateService : private state::StateStore, private state::StateEvents {
   // The whole state as served by GET /state.
   nlohmann::json snapshot() const;
   const state::StateCore& core() const { return *core_; }
-  // `f` is called after every change, local or remote, in revision order (after start: read
-  // core().table() for what came before). Other modules (DNS) follow the state this way.
+  // `f` is called with every change applied from now on, local or remote, in revision order and
+  // before watchers see it (after start: read core().table() for what came before). Other
+  // modules follow the state this way: DNS, and the port guard, which binds a workload's port
+  // before `weft attach` gets its answer.
   void on_changes(std::function<void(const state::Change&)> f) {
     listeners_.push_back(std::move(f));
   }

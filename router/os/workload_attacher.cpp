@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "common/port_guard.h"
 #include "common/workloads.h"
 #include "hostnet/host_net.h"
 #include "hostnet/workload_link.h"
@@ -261,14 +260,6 @@ void WorkloadAttacher::plumb(std::shared_ptr<Request> r, uint32_t addr) {
                    r->spec.ifname + "; nothing was changed";
       } else {
         r->link = create_workload_link(r->spec);
-        PortBinding b{r->link.veth, r->link.mac, {}};
-        for (const auto& a : r->spec.addrs) b.ips.push_back(a.addr);
-        // Port guard (issue 10): as `weft attach` does; the workload works unguarded if not.
-        if (auto e = PortGuard().bind(b); !e.empty())
-          spdlog::warn("container {}: could not bind its addresses to its bridge port {} ({})",
-                       r->container_id.substr(0, 12), r->link.veth, e);
-        if (auto notes = announce_workload(r->spec, r->link.veth); !notes.empty())
-          spdlog::info("container {}: {}", r->container_id.substr(0, 12), notes);
       }
     } catch (const std::exception& e) {
       r->status = 500;
@@ -301,7 +292,6 @@ void WorkloadAttacher::register_workload(std::shared_ptr<Request> r) {
     // Undo the host side on the worker, then the allocation here.
     std::string why = std::string("the workload could not be registered: ") + e.what();
     asio::post(worker_, [this, r, why] {
-      PortGuard().unbind(r->link.veth);
       std::string undone = remove_workload_link(r->link.veth, r->spec.ifname);
       asio::post(io_, [this, r, why, undone] {
         ipam_.release(r->holder());
@@ -312,6 +302,12 @@ void WorkloadAttacher::register_workload(std::shared_ptr<Request> r) {
   }
   spdlog::info("attached container {} ({}/{}) in {}: {} on {}", r->container_id.substr(0, 12),
                rec.ns, rec.name, rec.netns, rec.ips.front(), rec.veth);
+  // The port guard bound the port when the record was written (PortGuardService), so the
+  // announcement passes it now.
+  asio::post(worker_, [r] {
+    if (auto notes = announce_workload(r->spec, r->link.veth); !notes.empty())
+      spdlog::info("container {}: {}", r->container_id.substr(0, 12), notes);
+  });
   finish(r->container_id, r->respond,
          json_response(200, answer_of(state_.own_workload(r->id()).value_or(w), r->spec.range)));
 }
@@ -337,7 +333,6 @@ void WorkloadAttacher::detach(const HttpRequest& req, HttpResponder respond) {
   asio::post(worker_, [this, cid, id, veth, respond]() mutable {
     std::string error;
     if (!veth.empty()) {
-      PortGuard().unbind(veth);  // port guard (issue 10); absent when never bound
       ProgramResult r = ip({"link", "del", veth});
       if (!r.ok() && r.err.find("Cannot find device") == std::string::npos)
         error = "cannot remove " + veth + ", the host end of container " + cid.substr(0, 12) +

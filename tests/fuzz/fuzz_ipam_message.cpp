@@ -75,7 +75,8 @@ bool same_message(const Message& a, const Message& b) {
           return std::tie(x.seq, x.since, x.quorum, x.seeds) ==
                  std::tie(y.seq, y.since, y.quorum, y.seeds);
         if constexpr (std::is_same_v<T, RequestMsg>)
-          return std::tie(x.request_id, x.address) == std::tie(y.request_id, y.address);
+          return std::tie(x.request_id, x.address, x.held) ==
+                 std::tie(y.request_id, y.address, y.held);
         if constexpr (std::is_same_v<T, GrantMsg>)
           return std::tie(x.request_id, x.ring) == std::tie(y.request_id, y.ring);
         if constexpr (std::is_same_v<T, RefuseMsg>)
@@ -109,7 +110,7 @@ CoreSnapshot snapshot(const IpamCore& core, const CountingSender& sender) {
   return {core.ring(),
           core.allocations().by_address(),
           {c.allocations, c.releases, c.requests_sent, c.grants_given, c.refusals_received,
-           c.rings_adopted, c.bootstrap_conflicts, c.store_failures},
+           c.rings_adopted, c.bootstrap_conflicts, c.store_failures, c.reclaims, c.conflicts_found},
           core.pending(),
           sender.sent};
 }

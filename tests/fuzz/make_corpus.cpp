@@ -394,6 +394,7 @@ void ipam_message() {
         framed({encode(RequestMsg{2, *parse_ipv4("10.32.0.3")}),
                 encode(RefuseMsg{2, RefuseReason::kInUse, std::nullopt}),
                 encode(RefuseMsg{3, RefuseReason::kNoSpace, given})}));
+  write(t, "reclaim", framed({encode(RequestMsg{4, *parse_ipv4("10.32.0.3"), true})}));
   write(t, "proposal",
         framed({encode(ProposalMsg{1, 100, 2, {0x0a, 0x0b}}), encode(DigestMsg{seeded.digest()})}));
 }
@@ -445,7 +446,10 @@ void state_message() {
   b.digest[7] = 42;
   b.reply = true;
   write(t, "buckets", encode_state_message(b));
-  EntriesMsg e{{{Kind::kWorkload, "0b:00:00:00:00:02/w1", {1ull << 20, 0x0b0000000002}, false,
+  EntriesMsg e{{{Kind::kWorkload,
+                 "0b:00:00:00:00:02/w1",
+                 {1ull << 20, 0x0b0000000002},
+                 false,
                  "{\"name\":\"web\"}"},
                 {Kind::kPolicy, "default/deny", {5, 0x0b0000000002}, true, ""},
                 {Kind::kWorkload, "0a:00:00:00:00:01/w1", {1ull << 40, 0x0a0000000001}, true, ""}}};

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Issue 10, hostile workloads: w3 (on h1) sends ICMP with w1's source IP, frames with w1's source
 # MAC, and ARP replies claiming w1's IP, to w2 (same host) and w4 (on h2). The port guard
-# (common/port_guard.h, nftables table `bridge weft` installed by `weft attach`) drops them all
-# at w3's bridge port and counts them; w3's own traffic still flows (the positive control).
+# (common/port_guard.h, nftables table `bridge weft`, installed by the router from its workload
+# registry: router/os/port_guard_service.h) drops them all at w3's bridge port and counts them;
+# w3's own traffic still flows (the positive control). Before the attack, h1's router is killed
+# and its table tampered with (w3's binding removed, a binding for a port that is gone added):
+# the relaunched router puts back exactly its workloads' bindings. Detaching w3 removes its.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/lib/netns.sh
@@ -27,6 +30,31 @@ for w in w1 w2 w3 w4; do
   weft_on "${ws[$w]}" attach "${ip[$w]}/12" "$ns" >/dev/null || fail "attach $w failed"
 done
 wx() { local v="ns_$1"; ip netns exec "${!v}" "${@:2}"; }
+# port_chains hN: the bound ports' chains in hN's table, sorted, on one line.
+port_chains() { hexec "$1" nft list table bridge weft | grep -o "chain port_vethwe[0-9a-z]*" | sort | tr '\n' ' '; }
+veth_of() { local v="ns_$1"; weft_on h1 ps --json | jq -r --arg n "${!v}" '.[] | select(.name == $n) | .veth'; }
+want=$(for w in w1 w2 w3; do echo "chain port_$(veth_of "$w")"; done | sort | tr '\n' ' ')
+bound=$(port_chains h1)
+[[ $bound == "$want" ]] || fail "after attach, h1's bound ports are '$bound', want '$want'"
+[[ $(weft_metric h1 weft_port_guard_bound_ports) == 3 ]] || fail "weft_port_guard_bound_ports is not 3"
+pass "the router bound w1, w2 and w3's ports at attach"
+
+# kill -9, tamper, relaunch: the router syncs the table with its registry.
+w3veth=$(veth_of w3)
+kill -KILL "$(weft_router_pid h1)"
+tamper="delete element bridge weft ports { \"$w3veth\" }
+flush chain bridge weft port_$w3veth
+delete chain bridge weft port_$w3veth
+add chain bridge weft port_vethwegone1
+add element bridge weft ports { \"vethwegone1\" : goto port_vethwegone1 }"
+hexec h1 nft -f - <<<"$tamper" || fail "cannot tamper with h1's table"
+[[ $(port_chains h1) != "$want" ]] || fail "tampering changed nothing (no positive control)"
+weft_on h1 launch >/dev/null || fail "relaunching h1's router failed"
+wait_for "h1 and h2 to connect again" 20 weft_full_mesh h1 h2 || fail "no mesh after the relaunch"
+resynced() { [[ $(port_chains h1) == "$want" ]]; }
+wait_for "h1's table to hold exactly w1, w2 and w3's bindings" 10 resynced ||
+  fail "after the relaunch h1's bound ports are '$(port_chains h1)', want '$want'"
+pass "the relaunched router re-installed w3's binding and removed the stale one"
 mac() { wx "$1" cat /sys/class/net/ethweft/address; }
 for w in w2 w4; do
   wait_for "w3 to reach $w" 10 wx w3 ping -c1 -W1 -q "${ip[$w]}" || fail "w3 cannot ping $w (no positive control)"
@@ -61,8 +89,11 @@ for w in w2 w4; do
 done
 s1=$(spoofed)
 ((s1 - s0 >= 2 * 50)) || fail "the port guard counted $((s1 - s0)) forged frames, want >= 100"
-pass "h1's port guard counted $((s1 - s0)) forged frames from w3"
+weft_metric_at_least h1 'weft_port_guard_dropped_total{reason="spoofed"}' 100 ||
+  fail "h1's /metrics does not count the forged frames"
+pass "h1's port guard counted $((s1 - s0)) forged frames from w3 (also in /metrics)"
 weft_on h1 detach "$ns_w3" >/dev/null || fail "detach w3 failed"
 left=$(hexec h1 nft list table bridge weft | grep -c "chain port_vethwe" || true)
 ((left == 2)) || fail "after detaching w3, h1's table has $left port chains (want w1's and w2's)"
+[[ $(weft_metric h1 weft_port_guard_bound_ports) == 2 ]] || fail "weft_port_guard_bound_ports is not 2"
 pass "detach removed w3's binding"

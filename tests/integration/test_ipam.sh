@@ -3,7 +3,9 @@
 # (consensus=3) and give 60 concurrently attached workloads unique, reachable addresses; a router
 # killed with -9 during allocations comes back with every acknowledged address and no duplicate;
 # a new host joins and gets space; rmpeer is refused while a host is up and reclaims its space
-# once it is gone; a /28 range runs out with a clear error.
+# once it is gone; when the host comes back after all, the address given out twice meanwhile is
+# reported on both sides and its other addresses are its own again; a /28 range runs out with
+# a clear error.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/lib/netns.sh
@@ -130,6 +132,7 @@ h3_name=$(weft_name h3)
 out=$(weft_on h1 rmpeer h3 2>&1) && fail "rmpeer of a live peer succeeded: $out"
 grep -q "still reachable" <<<"$out" || fail "rmpeer of a live peer says: $out"
 h1_before=$(ipam_json h1 | jq '.owners[] | select(.self) | .addresses')
+h3_held=$(all_ips h3 | cut -d/ -f1 | sort)
 weft_on h3 stop >/dev/null || fail "weft stop on h3 failed"
 wait_for "h1 to see h3 gone" 20 weft_not_reachable h1 h3 || fail "h1 still reaches h3"
 # Just gone looks like a partition: refused without --force (issue 10), which then warns.
@@ -144,6 +147,33 @@ h1_after=$(ipam_json h1 | jq '.owners[] | select(.self) | .addresses')
 gone() { ! ipam_json "$1" | jq -e --arg n "$h3_name" '.owners[] | select(.name == $n)' >/dev/null; }
 for h in h1 h2 h4; do wait_for "$h to drop h3 from the ring" 10 gone "$h" || fail "$h still lists h3"; done
 pass "rmpeer refused while h3 was up; afterwards h1 reclaimed its space ($h1_before -> $h1_after)"
+
+# h3 was only stopped (issue 10: rmpeer after a partition). Meanwhile h1 gives one of the
+# addresses h3's workloads hold to a new holder. When h3 comes back, that address is reported
+# as in use twice on both hosts, and h3's other addresses are its own again.
+dup=$(head -1 <<<"$h3_held")
+n_held=$(wc -l <<<"$h3_held")
+((n_held >= 2)) || fail "h3 held $n_held addresses; the check needs 2"
+api1() { hexec h1 curl -s --unix-socket "$(host_datadir h1)/api.sock" "$@"; }
+api1 -d "{\"holder\":\"dup\",\"address\":\"$dup\"}" http://weft/ipam/allocate | jq -e .address >/dev/null ||
+  fail "h1 could not allocate $dup"
+[[ $(weft_metric h1 weft_ipam_conflicts) == 0 ]] || fail "a conflict before h3 came back"
+launch3 h3 || fail "relaunching h3 failed"
+conflicted() { [[ $(weft_metric "$1" weft_ipam_conflicts) == 1 ]]; }
+for h in h1 h3; do
+  wait_for "$h to report $dup in use twice" 20 conflicted "$h" || fail "$h: weft_ipam_conflicts is not 1"
+  weft_on "$h" status ipam | grep -q "$dup .*in use twice" || fail "$h's status ipam: $(weft_on "$h" status ipam)"
+done
+# h1 can no longer hand out any other address h3's workloads hold: each is in use on h3.
+reclaimed() { [[ $(ipam_json h3 | jq .pending) == 0 ]]; }
+wait_for "h3's re-claims to finish" 20 reclaimed || fail "h3 still has re-claims pending"
+k=0
+for a in $(tail -n +2 <<<"$h3_held"); do
+  k=$((k + 1))
+  out=$(api1 -d "{\"holder\":\"probe$k\",\"address\":\"$a\"}" http://weft/ipam/allocate)
+  grep -q "in use on peer $h3_name" <<<"$out" || fail "h1 allocating $a (held on h3): $out"
+done
+pass "h3 came back: $dup reported in use twice on h1 and h3; h1 refuses the other $k addresses h3 holds"
 
 # A /28 on its own host: 14 addresses, then a clear error.
 weft_on h5 launch --nickname h5 --ipalloc-range 10.50.0.0/28 >/dev/null || fail "launch on h5 failed"

@@ -359,6 +359,82 @@ TEST_CASE("ipam: claims, remote claims, and rmpeer only for unreachable peers") 
   c.check_accounting();
 }
 
+TEST_CASE("ipam: a peer rmpeer'd during a partition comes back: conflicts reported, held kept") {
+  // Issue 10: `weft rmpeer --force` after a short partition took a live host's space, and a new
+  // workload got an address a live workload held. When the host comes back, every address in
+  // use twice is reported on both sides, and the rest are given back to the host that holds
+  // them, so no new allocation hands them out.
+  InitMode m;
+  m.kind = InitMode::Kind::kSeed;
+  Cluster c(sim_options(ipam_seed(19), true), parse_ipv4_cidr("10.110.0.0/26"), m);
+  c.net.add_peer({});
+  c.net.add_peer({0});
+  c.init.seeds = {format_peer_name(c.net.name(0)), format_peer_name(c.net.name(1))};
+  for (int i = 0; i < 2; ++i) c.attach_ipam(i, 5);
+  REQUIRE(c.run_until([&] { return c.rings_agree() && c.net.full_mesh_converged(); }, 10'000));
+  for (const char* w : {"b1", "b2", "b3"}) c.allocate(1, w);
+  REQUIRE(c.acked.size() == 3);
+  uint32_t b1 = c.acked.at("b1").second, b2 = c.acked.at("b2").second, b3 = c.acked.at("b3").second;
+  c.partition({0}, {1});
+  REQUIRE(c.run_until([&] { return !c.net.core(0).topology().reachable(c.net.name(1)); }, 20'000));
+  RmpeerResult r = c.ipam[0]->rmpeer(format_peer_name(c.net.name(1)), c.net.now(), true);
+  REQUIRE(r.ok);
+  // During the partition a workload on peer 0 gets b1's address: nobody can know yet.
+  std::optional<AllocResult> dup;
+  c.ipam[0]->claim("workload:a-dup", b1, c.net.now(), [&](const AllocResult& x) { dup = x; });
+  REQUIRE(dup.has_value());
+  REQUIRE(dup->ok());
+  c.heal_all();
+  // Peer 0 allocates as soon as it sees peer 1 again, while peer 1's re-claims may still be on
+  // their way (they were, here): the space taken from it is held back a moment.
+  REQUIRE(
+      c.run_until([&] { return c.net.core(0).topology().reachable(c.net.name(1)); }, 20'000, 1));
+  std::vector<AllocResult> got;
+  for (int k = 0; k < 40; ++k)
+    c.ipam[0]->allocate("e" + std::to_string(k), c.net.now(),
+                        [&](const AllocResult& x) { got.push_back(x); });
+  REQUIRE(c.run_until([&] { return got.size() == 40; }, 20'000));
+  REQUIRE(c.run_until([&] { return c.rings_agree() && c.ipam[1]->pending() == 0; }, 20'000));
+  // Reported once on each side, naming the address and what fixes it.
+  for (int i : {0, 1}) {
+    CAPTURE(i);
+    REQUIRE(c.ipam[i]->conflicts().size() == 1);
+    CHECK(c.ipam[i]->conflicts()[0].starts_with(format_ipv4(b1) + " ("));
+    CHECK(c.ipam[i]->conflicts()[0].find("in use twice") != std::string::npos);
+    CHECK(c.ipam[i]->counters().conflicts_found == 1);
+  }
+  CHECK(c.ipam[0]->conflicts()[0].find("weft detach a-dup") != std::string::npos);
+  CHECK(c.ipam[1]->conflicts()[0].find("weft detach b1") != std::string::npos);
+  CHECK(c.ipam[1]->counters().reclaims == 3);
+  // The addresses peer 1 still holds and nobody else took are its own again.
+  for (uint32_t a : {b2, b3}) CHECK(c.ipam[0]->ring().owner_of(a) == c.net.name(1));
+  // Peer 0 allocates until its space is full: never b2 or b3; a claim of b2 is refused.
+  for (int k = 0; k < 30; ++k)
+    c.ipam[0]->allocate("n" + std::to_string(k), c.net.now(),
+                        [&](const AllocResult& x) { got.push_back(x); });
+  REQUIRE(c.run_until([&] { return got.size() == 70; }, 60'000));
+  int ok = 0;
+  for (const AllocResult& x : got) {
+    if (!x.ok()) continue;
+    ++ok;
+    CHECK(x.address != b1);
+    CHECK(x.address != b2);
+    CHECK(x.address != b3);
+  }
+  CHECK(ok == 62 - 3);  // the /26's 62 less b1 (a-dup has it), b2 and b3
+  std::optional<AllocResult> again;
+  c.ipam[0]->claim("workload:x", b2, c.net.now(), [&](const AllocResult& x) { again = x; });
+  REQUIRE(c.run_until([&] { return again.has_value(); }, 10'000));
+  CHECK(again->error == AllocError::kInUse);
+  // Reported once: further rings and ticks add nothing.
+  c.run(5000);
+  CHECK(c.ipam[1]->counters().conflicts_found == 1);
+  CHECK(c.ipam[1]->counters().reclaims == 3);
+  // The fix: the workload on peer 1 is renumbered; its conflict goes.
+  c.release("b1");
+  CHECK(c.ipam[1]->conflicts().empty());
+}
+
 TEST_CASE("ipam: two separate bootstraps meet; the later one adopts the earlier and re-claims") {
   uint64_t seed = ipam_seed(14);
   InitMode m;  // consensus=1: each host launched alone seeds itself

@@ -6,6 +6,7 @@
   spoof.py arp  IFACE CLAIMED_IP VICTIM_IP VICTIM_MAC COUNT  ARP replies: CLAIMED_IP is at my MAC
   spoof.py broadcast IFACE SECONDS   broadcast frames (ethertype 0x88b5, local experimental) as
                                      fast as it goes, for SECONDS (capped at 10)
+  spoof.py unknown IFACE SECONDS     the same, unicast to a MAC nobody has (02:00:5e:77:ee:01)
 
 Sends COUNT (capped at 100) frames on IFACE with an AF_PACKET socket; prints how many.
 """
@@ -54,9 +55,10 @@ def main():
         arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, my_mac, socket.inet_aton(claimed),
                           victim_mac, socket.inet_aton(victim_ip))
         frames = [victim_mac + my_mac + b"\x08\x06" + arp] * min(n, 100)
-    elif mode == "broadcast":
+    elif mode in ("broadcast", "unknown"):
         import time
-        frame = b"\xff" * 6 + my_mac + b"\x88\xb5" + b"weft-flood-test!" * 4
+        dst = b"\xff" * 6 if mode == "broadcast" else mac_bytes("02:00:5e:77:ee:01")
+        frame = dst + my_mac + b"\x88\xb5" + b"weft-flood-test!" * 4
         end, sent = time.monotonic() + min(float(sys.argv[3]), 10), 0
         while time.monotonic() < end:
             for _ in range(256):
