@@ -36,7 +36,7 @@ source "$here/../scripts/lib/netns.sh"
 # shellcheck source=SCRIPTDIR/../tests/integration/lib_weft.sh
 source "$here/../tests/integration/lib_weft.sh"
 
-sizes=100,1000,10000 workloads=5000 iperf_time=5 runs=2 chunk=10000 profile=0 timeout=120
+sizes=100,1000,10000 workloads=5000 iperf_time=5 runs=2 chunk=10000 profile=0 timeout=120 flip_timeout=300
 while (($#)); do
   case $1 in
     --sizes) sizes=$2 && shift ;;
@@ -305,7 +305,7 @@ enforce_times "$t0" 2 "$total_workloads" 60 >/dev/null
 measure_traffic "0 (the 2 admitting policies)"
 
 metric_ms() { # hN SERIES
-  npc_api "$1" /metrics | awk -v s="$2" '$1 == s { printf "%.0f", $2 * 1000 }'
+  curl -sS --max-time 300 --unix-socket "$(host_datadir "$1")/npc.sock" http://weft/metrics | awk -v s="$2" '$1 == s { printf "%.0f", $2 * 1000 }'
 }
 
 # restart_npcs: kill -9 weft-npc on both hosts and start it again (as `weft launch` does), so
@@ -321,7 +321,7 @@ restart_npcs() {
   done
 }
 # in_view hN: policies weft-npc on hN has planned (its last sync).
-in_view() { npc_api "$1" /status | jq .policies; }
+in_view() { curl -sS --max-time 300 --unix-socket "$(host_datadir "$1")/npc.sock" http://weft/status | jq .policies || echo "?"; }
 ratio() { awk -v a="$1" -v t="$2" 'BEGIN { printf "%.2f", a / t }'; }
 
 SIZE_ROWS=() FLIP_ROWS=() NPC_ROWS=()
@@ -365,9 +365,10 @@ for size in "${size_list[@]}"; do
   restart_npcs
   times=$(enforce_times "$t0" "$want" "$total_workloads" 900) || fail "not enforced after a restart"
   read -r r1 r2 <<<"$times"
+  sync_cpu="$(awk -v t="$(cpu_ticks "$(npc_pid h1)")" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz }') / $(awk -v t="$(cpu_ticks "$(npc_pid h2)")" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz }') s"
   counts=()
   for h in h1 h2; do
-    st=$(npc_api "$h" /status)
+    st=$(curl -sS --max-time 300 --unix-socket "$(host_datadir "$h")/npc.sock" http://weft/status)
     counts+=("$(jq -r '"\(.rules) / \(.sets) / \(.set_members)"' <<<"$st")")
     reads[$h]=$(metric_ms "$h" weft_npc_read_duration_seconds)
     applies[$h]=$(metric_ms "$h" weft_npc_apply_duration_seconds)
@@ -378,29 +379,32 @@ for size in "${size_list[@]}"; do
   idle_t0=$(now_ms)
   sleep 10 # a measurement window, not a wait for a condition
   idle_s=$(secs $(($(now_ms) - idle_t0)))
-  row "| $size | $cpu1 / $cpu2 s | ${reads[h1]} + ${applies[h1]} / ${reads[h2]} + ${applies[h2]} ms | $(ratio "$(cpu_since h1)" "$idle_s") / $(ratio "$(cpu_since h2)" "$idle_s") |" NPC_ROWS
+  row "| $size | $cpu1 / $cpu2 s | $sync_cpu | ${reads[h1]} + ${applies[h1]} / ${reads[h2]} + ${applies[h2]} ms | $(ratio "$(cpu_since h1)" "$idle_s") / $(ratio "$(cpu_since h2)" "$idle_s") |" NPC_ROWS
 
   # Flip: one more policy at this size blocks prober -> target; deleting it opens it again.
   tcp_ok prober target || fail "prober -> target should connect before the flip"
   weft_on h1 policy apply -f "$HARNESS_DIR/flip.yaml" >/dev/null || fail "flip apply failed"
   t0=$(now_ms)
-  enforce_times "$t0" $((want + 1)) "$total_workloads" 600 >"$HARNESS_DIR/flip.times" &
+  enforce_times "$t0" $((want + 1)) "$total_workloads" "$flip_timeout" >"$HARNESS_DIR/flip.times" &
   flip_pid=$!
   # The block is in place by the start of the first probe that fails.
+  blocked=""
   while t_probe=$(now_ms) && tcp_ok prober target; do
-    ((t_probe - t0 < 600000)) || fail "prober -> target never blocked"
+    ((t_probe - t0 < flip_timeout * 1000)) || break
   done
-  blocked=$((t_probe - t0))
-  wait "$flip_pid" || fail "the flip was not enforced"
-  read -r f1 f2 <"$HARNESS_DIR/flip.times"
+  tcp_ok prober target || blocked="≤ $(secs $((t_probe - t0))) s"
+  f1="" f2=""
+  wait "$flip_pid" && read -r f1 f2 <"$HARNESS_DIR/flip.times"
   weft_on h1 policy delete bench/deny-target >/dev/null || fail "flip delete failed"
   t0=$(now_ms)
+  opened=""
   until t_probe=$(now_ms) && tcp_ok prober target; do
-    ((t_probe - t0 < 600000)) || fail "prober -> target never open again"
+    ((t_probe - t0 < flip_timeout * 1000)) || break
   done
-  opened=$((t_probe - t0))
-  row "| $size | $(secs "$f1") / $(secs "$f2") s | ≤ $(secs "$blocked") s | ≤ $(secs "$opened") s |" FLIP_ROWS
-  enforce_times "$(now_ms)" "$want" "$total_workloads" 600 >/dev/null || fail "delete not enforced"
+  tcp_ok prober target && opened="≤ $(secs $((t_probe - t0))) s"
+  flip_cell="not within $flip_timeout s"
+  [[ -z $f1 ]] || flip_cell="$(secs "$f1") / $(secs "$f2") s"
+  row "| $size | $flip_cell | ${blocked:-not within $flip_timeout s} | ${opened:-not within $flip_timeout s} |" FLIP_ROWS
   [[ $size == 100 ]] || measure_traffic "$size"
   have=$size
 done
@@ -417,8 +421,8 @@ echo "| policies | apply input | \`weft policy apply\` | enforced after apply re
 echo "|---:|---|---:|---:|---:|---|---|"
 printf '%s\n' "${SIZE_ROWS[@]}"
 echo
-echo "| policies | weft-npc CPU from apply to enforced or timeout (h1 / h2) | first reconcile after the restart: read + apply (/metrics; h1 / h2) | idle CPU, cores (h1 / h2) |"
-echo "|---:|---:|---:|---:|"
+echo "| policies | weft-npc CPU from apply to enforced or timeout (h1 / h2) | CPU of the restarted weft-npc until enforced: snapshot + one plan + reconcile (h1 / h2) | first reconcile after the restart: read + apply (/metrics; h1 / h2) | idle CPU, cores (h1 / h2) |"
+echo "|---:|---:|---:|---:|---:|"
 printf '%s\n' "${NPC_ROWS[@]}"
 echo
 echo "| policies (+1 deny) | enforced (h1 / h2) | prober → target blocked after | open again after delete |"
