@@ -13,7 +13,9 @@
 #     policies when the request would exceed the API's 8 MiB body limit;
 #   - enforced: from the (last) apply returning until weft-npc on each host enforces the router's
 #     revision (npc /status applied_revision == revision, with every policy and workload in view,
-#     and the router's weft_state_revision equal to it);
+#     and the router's weft_state_revision equal to it), given up after --timeout seconds; then
+#     the same after kill -9 and a restart of weft-npc on both hosts (one snapshot, one plan, one
+#     reconcile) and the restarted weft-npc's CPU;
 #   - weft-npc's own figures: rules, sets, set members (/status), read and apply durations of the
 #     reconcile that programmed the revision (its log line) and /metrics, its CPU for the apply and
 #     per idle second (the periodic 5 s resync);
@@ -28,7 +30,8 @@
 #   sudo bench/npc_bench.sh --profile             # perf record weft-npc during the largest apply
 #
 # Options: --sizes LIST (cumulative policy counts), --workloads N, --time S (iperf3 seconds per
-# run), --runs N (iperf3 runs per size), --chunk N (policies per apply file), --profile.
+# run), --runs N (iperf3 runs per size), --chunk N (policies per apply file), --timeout S
+# (following the watch, default 120), --profile.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../scripts/lib/netns.sh
@@ -387,12 +390,13 @@ for size in "${size_list[@]}"; do
   t0=$(now_ms)
   enforce_times "$t0" $((want + 1)) "$total_workloads" "$flip_timeout" >"$HARNESS_DIR/flip.times" &
   flip_pid=$!
-  # The block is in place by the start of the first probe that fails.
+  # The block is in place by the start of the first of two failing probes in a row (a single
+  # failure can be a transient drop: see RESULTS.md, "Network policy", finding 7).
   blocked=""
-  while t_probe=$(now_ms) && tcp_ok prober target; do
+  until t_probe=$(now_ms) && ! tcp_ok prober target && ! tcp_ok prober target; do
     ((t_probe - t0 < flip_timeout * 1000)) || break
   done
-  tcp_ok prober target || blocked="≤ $(secs $((t_probe - t0))) s"
+  ((t_probe - t0 >= flip_timeout * 1000)) || blocked="≤ $(secs $((t_probe - t0))) s"
   f1="" f2=""
   wait "$flip_pid" && read -r f1 f2 <"$HARNESS_DIR/flip.times"
   weft_on h1 policy delete bench/deny-target >/dev/null || fail "flip delete failed"
@@ -441,7 +445,7 @@ for r in "${TP_ROWS[@]}"; do
 done
 if ((profile)); then
   echo
-  echo "weft-npc on h1 during the $((size_list[-1])) apply, by symbol:"
-  perf report -i "$HARNESS_DIR/perf.data" --no-children --sort comm,dso,sym --stdio -g none 2>/dev/null |
-    grep -E '^ +[0-9]' | head -40
+  echo "weft-npc on h1 during the first 60 s after the $((size_list[-1])) apply, weft functions by inclusive share:"
+  { perf report -i "$HARNESS_DIR/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
+    grep -E '^ +[0-9]' | grep -E 'weft::|port_match|addresses' | head -40; } || true
 fi
