@@ -300,6 +300,9 @@ void NpcDaemonState::arm_resync() {
 
 void NpcDaemonState::sync(bool periodic) {
   if (!mirror.synced() || stopped) return;
+  // A periodic pass that also carries changes not yet planned is not a repair: what it writes
+  // may be those changes, not something someone else undid.
+  const bool repair_only = periodic && programmed && mirror.revision() == applied_revision;
   ClusterSnapshot snap = mirror.snapshot();
   DesiredState desired = plan(snap.view, cfg.planner);
   std::vector<std::string> now_problems = snap.problems;
@@ -331,7 +334,7 @@ void NpcDaemonState::sync(bool periodic) {
                          list(r.plan.chains_removed) + "; hooks added " + list(r.plan.hooks_added) +
                          "; sets created " + list(r.plan.sets_created) + ", updated " +
                          list(r.plan.sets_swapped) + ", removed " + list(r.plan.sets_removed);
-      if (periodic) {
+      if (repair_only) {
         ++repairs;
         spdlog::warn("repaired weft's rules, which something else had changed: {}", what);
       } else {
