@@ -1,6 +1,7 @@
 #include "router/mesh/mesh_core.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "router/wire/mesh_message.h"
 
@@ -483,24 +484,41 @@ void MeshCore::maintain_routes(int64_t now_ms) {
 }
 
 void MeshCore::discover(int64_t now_ms) {
-  // A peer we know of but are not connected to: try the address a neighbour of it reaches it at.
-  // One pass over all edges, O(peers + edges).
-  std::unordered_map<PeerName, bool> handled;
+  // A peer we know of but are not connected to: try the address a neighbour of it reaches it at
+  // (the first record, in name order, whose edge to it has an address).
+  std::unordered_set<PeerName> handled;
   for (const auto& [addr, a] : attempts_)
-    if (a.peer) handled[*a.peer] = true;
+    if (a.peer) handled.insert(*a.peer);
+  // The peers wanted, in name order: none in a converged full mesh, which then costs O(peers)
+  // instead of a pass over every edge at each route computation.
+  std::vector<PeerName> wanted;
+  for (const auto& [name, rec] : topo_.records())
+    if (name != cfg_.self.name && rec.port != 0 && !by_peer_.count(name) && !handled.count(name) &&
+        topo_.reachable(name))
+      wanted.push_back(name);
+  std::vector<bool> found(wanted.size(), false);
+  size_t left = wanted.size();
+  auto take = [&](size_t k, const Edge& edge) {
+    if (found[k] || edge.ip.empty()) return;
+    found[k] = true;
+    --left;
+    std::string address = join_host_port(edge.ip, topo_.find(wanted[k])->port);
+    auto [it, inserted] = attempts_.try_emplace(address);
+    if (inserted) {
+      it->second.next_try_ms = now_ms;
+      next_dial_ms_ = std::min(next_dial_ms_, now_ms);
+      it->second.peer = wanted[k];
+    }
+  };
   for (const auto& [owner, rec] : topo_.records()) {
-    for (const auto& [name, edge] : rec.edges) {
-      if (name == cfg_.self.name || edge.ip.empty() || by_peer_.count(name) || handled.count(name))
-        continue;
-      const PeerRecord* target = topo_.find(name);
-      if (!target || target->port == 0 || !topo_.reachable(name)) continue;
-      handled[name] = true;
-      std::string address = join_host_port(edge.ip, target->port);
-      auto [it, inserted] = attempts_.try_emplace(address);
-      if (inserted) {
-        it->second.next_try_ms = now_ms;
-        next_dial_ms_ = std::min(next_dial_ms_, now_ms);
-        it->second.peer = name;
+    if (left == 0) break;
+    if (wanted.size() < rec.edges.size()) {
+      for (size_t k = 0; k < wanted.size(); ++k)
+        if (auto e = rec.edges.find(wanted[k]); e != rec.edges.end()) take(k, e->second);
+    } else {
+      for (const auto& [name, edge] : rec.edges) {
+        auto w = std::lower_bound(wanted.begin(), wanted.end(), name);
+        if (w != wanted.end() && *w == name) take(static_cast<size_t>(w - wanted.begin()), edge);
       }
     }
   }
