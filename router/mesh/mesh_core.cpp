@@ -84,16 +84,21 @@ void MeshCore::start(const std::vector<std::string>& targets, int64_t now_ms) {
   dial_due(now_ms);
 }
 
-ConnId MeshCore::on_inbound(const std::string& remote_address, int64_t now_ms) {
-  now_ms_ = now_ms;
+ConnId MeshCore::open_conn(const std::string& address, bool outbound, ConnState state,
+                           int64_t now_ms) {
   ConnId id = next_id_++;
   Conn c;
-  c.address = remote_address;
-  c.outbound = false;
-  c.state = ConnState::kHandshaking;
+  c.address = address;
+  c.outbound = outbound;
+  c.state = state;
   c.started_ms = c.last_recv_ms = c.last_sent_ms = now_ms;
   conns_[id] = c;
   return id;
+}
+
+ConnId MeshCore::on_inbound(const std::string& remote_address, int64_t now_ms) {
+  now_ms_ = now_ms;
+  return open_conn(remote_address, false, ConnState::kHandshaking, now_ms);
 }
 
 void MeshCore::on_handshaking(ConnId id, int64_t now_ms) {

@@ -163,6 +163,8 @@ class MeshCore : public GossipSender, public Membership {
     ChannelFailure last_failure = ChannelFailure::kNone;
   };
 
+  // A new connection in `state`, under a fresh id.
+  ConnId open_conn(const std::string& address, bool outbound, ConnState state, int64_t now_ms);
   void drop(ConnId id, const std::string& reason, bool tell_peer);
   void forget_conn(ConnId id, ChannelFailure failure, const std::string& detail, int64_t now_ms);
   void attempt_failed(Attempt& a, const std::string& address, ChannelFailure failure,

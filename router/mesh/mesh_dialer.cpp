@@ -113,13 +113,7 @@ void MeshCore::dial_due(int64_t now_ms) {
     }
     ++in_flight;
     ++metrics_.dials_started;
-    ConnId id = next_id_++;
-    Conn c;
-    c.address = addr;
-    c.outbound = true;
-    c.state = ConnState::kConnecting;
-    c.started_ms = c.last_recv_ms = c.last_sent_ms = now_ms;
-    conns_[id] = c;
+    ConnId id = open_conn(addr, true, ConnState::kConnecting, now_ms);
     a.conn = id;
     io_.dial(id, addr);
   }
