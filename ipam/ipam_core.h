@@ -18,6 +18,9 @@
 //   for exactly that address.
 // - Durable: the state is saved through IpamStore before an allocation is acknowledged and
 //   before donated space is sent, so a crash at any moment loses nothing acknowledged.
+//
+// One class in three files: ipam_core.cpp (allocation, gossip of the ring, rmpeer, timers),
+// ipam_bootstrap.cpp (seeds and consensus) and ipam_donation.cpp (asking for and giving space).
 #include <cstdint>
 #include <deque>
 #include <functional>

@@ -2,24 +2,20 @@
 
 #include <algorithm>
 
+#include "common/host_port.h"
 #include "router/wire/mesh_message.h"
 
 namespace weft {
 
 namespace {
 
+// The host part of a connection's "host:port" (the address itself when it does not parse).
 std::string host_of(const std::string& address) {
-  if (!address.empty() && address[0] == '[') {
-    auto e = address.find(']');
-    return e == std::string::npos ? address : address.substr(1, e - 1);
+  try {
+    return parse_host_port(address, 0).host;
+  } catch (const std::invalid_argument&) {
+    return address;
   }
-  auto c = address.rfind(':');
-  return c == std::string::npos ? address : address.substr(0, c);
-}
-
-std::string join_host_port(const std::string& host, uint16_t port) {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
 }
 
 const char* state_name(int s) {
@@ -34,34 +30,6 @@ const char* state_name(int s) {
 }
 
 }  // namespace
-
-std::string normalize_address(const std::string& address, uint16_t default_port) {
-  if (address.empty() || address.size() > 255) return "";
-  for (char c : address)
-    if (c <= ' ' || c == '/' || c == '@') return "";
-  if (address[0] == '[') {
-    auto e = address.find(']');
-    if (e == std::string::npos || e == 1) return "";
-    if (e + 1 == address.size()) return address + ":" + std::to_string(default_port);
-    if (address[e + 1] != ':') return "";
-    std::string port = address.substr(e + 2);
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoi(port) == 0 || std::stoi(port) > 65535)
-      return "";
-    return address;
-  }
-  auto c = address.find(':');
-  if (c == std::string::npos) return address + ":" + std::to_string(default_port);
-  if (address.find(':', c + 1) != std::string::npos)  // bare IPv6
-    return "[" + address + "]:" + std::to_string(default_port);
-  std::string port = address.substr(c + 1);
-  if (c == 0 || port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
-      std::stoi(port) == 0 || std::stoi(port) > 65535)
-    return "";
-  return address;
-}
 
 static PeerRecord self_record(const PeerHello& h) {
   PeerRecord r;
@@ -116,16 +84,21 @@ void MeshCore::start(const std::vector<std::string>& targets, int64_t now_ms) {
   dial_due(now_ms);
 }
 
-ConnId MeshCore::on_inbound(const std::string& remote_address, int64_t now_ms) {
-  now_ms_ = now_ms;
+ConnId MeshCore::open_conn(const std::string& address, bool outbound, ConnState state,
+                           int64_t now_ms) {
   ConnId id = next_id_++;
   Conn c;
-  c.address = remote_address;
-  c.outbound = false;
-  c.state = ConnState::kHandshaking;
+  c.address = address;
+  c.outbound = outbound;
+  c.state = state;
   c.started_ms = c.last_recv_ms = c.last_sent_ms = now_ms;
   conns_[id] = c;
   return id;
+}
+
+ConnId MeshCore::on_inbound(const std::string& remote_address, int64_t now_ms) {
+  now_ms_ = now_ms;
+  return open_conn(remote_address, false, ConnState::kHandshaking, now_ms);
 }
 
 void MeshCore::on_handshaking(ConnId id, int64_t now_ms) {
@@ -213,38 +186,6 @@ void MeshCore::on_established(ConnId id, const PeerHello& remote, int64_t now_ms
   topo_.add_own_edge(remote.name, e);
   own_record_changed(now_ms);
   for (auto& [name, ch] : channels_) ch->on_neighbor_up(remote.name, now_ms);
-}
-
-void MeshCore::attempt_failed(Attempt& a, const std::string& address, ChannelFailure failure,
-                              const std::string& detail, int64_t now_ms) {
-  a.conn = 0;
-  ++a.failures;
-  int shift = std::min(a.failures - 1, 20);
-  int64_t delay = std::min(cfg_.backoff_max_ms, cfg_.backoff_min_ms << shift);
-  // Jitter in [0.5, 1.0) of the delay so that peers restarted together do not retry in step.
-  std::uniform_int_distribution<int64_t> jitter(delay / 2, std::max(delay / 2, delay - 1));
-  a.next_try_ms = now_ms + jitter(rng_);
-  next_dial_ms_ = std::min(next_dial_ms_, a.next_try_ms);
-  // Log a failure once, not on every retry: only when its kind changes.
-  if (failure != a.last_failure || a.last_error.empty()) {
-    std::string msg;
-    switch (failure) {
-      case ChannelFailure::kAuthentication:
-        msg = "peer at " + address + ": authentication failed, do both hosts use the same secret?";
-        break;
-      case ChannelFailure::kEncryptionMismatch:
-        msg = "peer at " + address + ": " + detail;
-        break;
-      default:
-        msg = "cannot connect to " + address + ": " + detail;
-    }
-    log(failure == ChannelFailure::kNone ? LogLevel::kInfo : LogLevel::kWarn,
-        msg + " (retrying with backoff; repeats are not logged)");
-  }
-  a.last_failure = failure;
-  a.last_error = detail.empty() ? "connection failed" : detail;
-  if (failure == ChannelFailure::kAuthentication)
-    a.last_error = "authentication failed, do both hosts use the same secret?";
 }
 
 void MeshCore::on_closed(ConnId id, ChannelFailure failure, const std::string& detail,
@@ -355,192 +296,6 @@ void MeshCore::on_message(ConnId id, ByteView message, int64_t now_ms) {
   }
 }
 
-void MeshCore::deliver_gossip(const Conn& from, const MeshMessage& m, size_t size, int64_t now_ms) {
-  GossipChannel* ch = channel(m.text);
-  metrics_.gossip_bytes_received[m.text] += size;
-  if (!ch) throw DecodeError("unknown gossip channel '" + m.text + "'");
-  PeerName from_peer = from.remote.name;
-  switch (m.type) {
-    case MeshMessageType::kGossipNeighbor:
-      ch->on_neighbor(from_peer, m.payload, now_ms);
-      break;
-    case MeshMessageType::kGossipUnicast:
-      if (m.dst == cfg_.self.name) {
-        ch->on_unicast(m.src, m.payload, now_ms);
-      } else if (auto hop = topo_.next_hop(m.dst); hop && by_peer_.count(*hop)) {
-        Bytes b = encode_gossip_unicast(m.text, m.src, m.dst, m.payload);
-        send_raw(by_peer_.at(*hop), std::move(b), m.text, now_ms);
-      } else {
-        ++metrics_.unroutable_messages;
-      }
-      break;
-    case MeshMessageType::kGossipBroadcast: {
-      if (m.src == cfg_.self.name) return;  // our own broadcast came back: a stale tree
-      if (ch->on_broadcast(m.src, from_peer, m.payload, now_ms))
-        relay_broadcast(m.text, m.src, from_peer, m.payload, GossipRelay::kAlongTree);
-      break;
-    }
-    default:
-      break;
-  }
-  if (topo_.dirty()) after_topology_change(now_ms);
-}
-
-void MeshCore::send_neighbor(std::string_view channel, PeerName neighbor, ByteView payload) {
-  auto bp = by_peer_.find(neighbor);
-  if (bp == by_peer_.end()) return;
-  send_raw(bp->second, encode_gossip_neighbor(channel, payload), channel, now_ms_);
-}
-
-void MeshCore::send_unicast(std::string_view channel, PeerName dst, ByteView payload) {
-  auto bp = by_peer_.find(dst);
-  if (bp == by_peer_.end()) {
-    auto hop = topo_.next_hop(dst);
-    if (!hop || !by_peer_.count(*hop)) {
-      ++metrics_.unroutable_messages;
-      return;
-    }
-    bp = by_peer_.find(*hop);
-  }
-  send_raw(bp->second, encode_gossip_unicast(channel, cfg_.self.name, dst, payload), channel,
-           now_ms_);
-}
-
-void MeshCore::broadcast(std::string_view channel, ByteView payload) {
-  if (by_peer_.empty()) return;
-  Bytes b = encode_gossip_broadcast(channel, cfg_.self.name, payload);
-  for (const auto& [peer, id] : by_peer_) send_raw(id, b, channel, now_ms_);
-}
-
-void MeshCore::own_record_changed(int64_t now_ms) {
-  if (publish_due_ms_ < 0) publish_due_ms_ = now_ms + cfg_.publish_delay_ms;
-  after_topology_change(now_ms);
-}
-
-void MeshCore::publish_own(int64_t now_ms) {
-  if (publish_due_ms_ < 0 || now_ms < publish_due_ms_) return;
-  publish_due_ms_ = -1;
-  if (topo_.own().version == published_.version) return;
-  PeerUpdate u = delta_update(published_, topo_.own());
-  // A delta that carries every edge (always the case for a new peer's first one) is a full
-  // record: say so, so that peers that never saw the base can apply and relay it.
-  if (u.removals.empty() && u.upserts.size() == topo_.own().edges.size()) u.base_version = 0;
-  topo_gossip_.publish(u);
-  published_ = topo_.own();
-}
-
-std::vector<PeerName> MeshCore::relay_targets(PeerName src, PeerName from, GossipRelay how) {
-  std::vector<PeerName> out;
-  if (src == cfg_.self.name) return out;  // our own broadcast came back: a stale tree
-  for (PeerName child : topo_.gossip_children(src, from, how))
-    if (child != from && child != src && by_peer_.count(child)) out.push_back(child);
-  return out;
-}
-
-void MeshCore::relay_broadcast(std::string_view channel, PeerName src, PeerName from,
-                               ByteView payload, GossipRelay how) {
-  std::vector<PeerName> children = relay_targets(src, from, how);
-  if (children.empty()) return;
-  Bytes b = encode_gossip_broadcast(channel, src, payload);
-  for (PeerName child : children) send_raw(by_peer_.at(child), b, channel, now_ms_);
-}
-
-void MeshCore::after_topology_change(int64_t now_ms) {
-  if (rebuild_due_ms_ < 0) rebuild_due_ms_ = now_ms + cfg_.route_delay_ms;
-}
-
-void MeshCore::maintain_routes(int64_t now_ms) {
-  bool rebuilt = false;
-  if (rebuild_due_ms_ >= 0 && now_ms >= rebuild_due_ms_) {
-    rebuild_due_ms_ = -1;
-    topo_.rebuild();
-    ++metrics_.route_recomputations;
-    rebuilt = true;
-  }
-  std::vector<PeerName> gone = topo_.collect_garbage(now_ms, cfg_.gc_grace_ms, cfg_.tombstone_ms);
-  if (!gone.empty()) {
-    metrics_.peers_collected += gone.size();
-    std::unordered_map<PeerName, bool> gone_set;
-    for (PeerName p : gone) {
-      gone_set[p] = true;
-      log(LogLevel::kDebug, "forgot unreachable peer " + format_peer_name(p));
-    }
-    for (auto it = attempts_.begin(); it != attempts_.end();) {
-      const Attempt& a = it->second;
-      if (!a.target && a.peer && gone_set.count(*a.peer) && a.conn == 0)
-        it = attempts_.erase(it);
-      else
-        ++it;
-    }
-    topo_.rebuild();
-    ++metrics_.route_recomputations;
-    rebuilt = true;
-    for (PeerName p : gone)
-      for (auto& [name, ch] : channels_) ch->on_peer_gone(p, now_ms);
-  }
-  // Discovery only has news to act on when the view changed.
-  if (rebuilt && cfg_.discovery) discover(now_ms);
-}
-
-void MeshCore::discover(int64_t now_ms) {
-  // A peer we know of but are not connected to: try the address a neighbour of it reaches it at.
-  // One pass over all edges, O(peers + edges).
-  std::unordered_map<PeerName, bool> handled;
-  for (const auto& [addr, a] : attempts_)
-    if (a.peer) handled[*a.peer] = true;
-  for (const auto& [owner, rec] : topo_.records()) {
-    for (const auto& [name, edge] : rec.edges) {
-      if (name == cfg_.self.name || edge.ip.empty() || by_peer_.count(name) || handled.count(name))
-        continue;
-      const PeerRecord* target = topo_.find(name);
-      if (!target || target->port == 0 || !topo_.reachable(name)) continue;
-      handled[name] = true;
-      std::string address = join_host_port(edge.ip, target->port);
-      auto [it, inserted] = attempts_.try_emplace(address);
-      if (inserted) {
-        it->second.next_try_ms = now_ms;
-        next_dial_ms_ = std::min(next_dial_ms_, now_ms);
-        it->second.peer = name;
-      }
-    }
-  }
-}
-
-void MeshCore::dial_due(int64_t now_ms) {
-  next_dial_ms_ = kNoDeadline;
-  size_t in_flight = 0;
-  for (const auto& [id, c] : conns_)
-    if (c.outbound && c.state != ConnState::kEstablished) ++in_flight;
-  metrics_.dials_waiting = 0;
-  for (auto& [addr, a] : attempts_) {
-    if (a.is_self || a.conn != 0) continue;
-    if (a.peer && by_peer_.count(*a.peer)) continue;  // already connected the other way
-    if (!a.target && !cfg_.discovery) continue;
-    if (now_ms < a.next_try_ms) {
-      next_dial_ms_ = std::min(next_dial_ms_, a.next_try_ms);
-      continue;
-    }
-    if (in_flight >= cfg_.max_concurrent_dials) {
-      // Due, but the bound is reached: try again at the next tick (a slot frees when a dial
-      // succeeds, fails or times out).
-      ++metrics_.dials_waiting;
-      next_dial_ms_ = std::min(next_dial_ms_, now_ms + cfg_.tick_ms);
-      continue;
-    }
-    ++in_flight;
-    ++metrics_.dials_started;
-    ConnId id = next_id_++;
-    Conn c;
-    c.address = addr;
-    c.outbound = true;
-    c.state = ConnState::kConnecting;
-    c.started_ms = c.last_recv_ms = c.last_sent_ms = now_ms;
-    conns_[id] = c;
-    a.conn = id;
-    io_.dial(id, addr);
-  }
-}
-
 void MeshCore::on_timer(int64_t now_ms) {
   now_ms_ = now_ms;
   publish_own(now_ms);
@@ -601,84 +356,6 @@ std::vector<MemberInfo> MeshCore::members() const {
 
 bool MeshCore::reachable(PeerName peer) const {
   return topo_.reachable(peer);
-}
-
-std::vector<std::string> MeshCore::targets() const {
-  std::vector<std::string> t;
-  for (const auto& [addr, a] : attempts_)
-    if (a.target) t.push_back(addr);
-  return t;
-}
-
-void MeshCore::notify_targets() {
-  io_.targets_changed(targets());
-}
-
-std::vector<std::string> MeshCore::connect(const std::vector<std::string>& peers, bool replace,
-                                           int64_t now_ms) {
-  now_ms_ = now_ms;
-  std::vector<std::string> norm;
-  for (const auto& p : peers) {
-    std::string a = normalize_address(p, cfg_.default_port);
-    if (a.empty()) throw std::invalid_argument("malformed peer address '" + p + "'");
-    norm.push_back(a);
-  }
-  if (replace) {
-    for (auto it = attempts_.begin(); it != attempts_.end();) {
-      Attempt& a = it->second;
-      bool was_target = a.target;
-      a.target = false;
-      if (was_target && std::find(norm.begin(), norm.end(), it->first) == norm.end()) {
-        abandon_dial(a);  // a replaced target: as if forgotten
-        if (a.conn == 0) {
-          it = attempts_.erase(it);
-          continue;
-        }
-      }
-      ++it;
-    }
-  }
-  for (const auto& a : norm) {
-    auto [it, inserted] = attempts_.try_emplace(a);
-    it->second.target = true;
-    if (it->second.conn == 0) {
-      it->second.next_try_ms = now_ms;
-      next_dial_ms_ = std::min(next_dial_ms_, now_ms);
-      it->second.failures = 0;
-    }
-  }
-  notify_targets();
-  dial_due(now_ms);
-  return targets();
-}
-
-std::vector<std::string> MeshCore::forget(const std::vector<std::string>& peers, int64_t now_ms) {
-  now_ms_ = now_ms;
-  for (const auto& p : peers) {
-    std::string a = normalize_address(p, cfg_.default_port);
-    auto it = attempts_.find(a);
-    if (it == attempts_.end() || !it->second.target) continue;
-    // Forgetting a target stops retries and a dial in progress; an established connection
-    // stays (Weave does the same).
-    abandon_dial(it->second);
-    if (it->second.conn == 0)
-      attempts_.erase(it);
-    else
-      it->second.target = false;
-  }
-  notify_targets();
-  return targets();
-}
-
-void MeshCore::abandon_dial(Attempt& a) {
-  if (a.conn == 0) return;
-  auto c = conns_.find(a.conn);
-  if (c != conns_.end() && c->second.state == ConnState::kEstablished) return;
-  ConnId id = a.conn;
-  a.conn = 0;
-  ++metrics_.dials_abandoned;
-  if (c != conns_.end()) conns_.erase(c);
-  io_.close(id);
 }
 
 std::optional<ConnId> MeshCore::connection_of(PeerName p) const {

@@ -3,6 +3,10 @@
 // heartbeat, dead-peer detection, duplicate and self connections), targets and discovery with
 // backoff, gossip routing (neighbour, unicast, broadcast trees) and the topology channel.
 //
+// One class in three files: mesh_core.cpp (connections and their lifecycle, timers, status),
+// mesh_dialer.cpp (targets, discovery, dials with backoff) and mesh_gossip.cpp (gossip routing,
+// publishing our own record, routes and peer GC).
+//
 // The adapter owns sockets and ControlChannels. It reports events (on_inbound, on_established,
 // on_message, on_closed) with the current time and carries out the MeshIo actions (dial, send,
 // close). Time only enters through `now_ms` arguments; randomness through the seed.
@@ -16,8 +20,8 @@
 #include <vector>
 
 #include "common/log_level.h"
-#include "gossip/gossip_channel.h"
 #include "common/log_limiter.h"
+#include "gossip/gossip_channel.h"
 #include "router/crypto/control_channel.h"
 #include "router/mesh/mesh_metrics.h"
 #include "router/mesh/topology.h"
@@ -79,7 +83,8 @@ struct ConnectionStatus {
   std::string info;
 };
 
-// "host" -> "host:6783"; "[v6]" and "host:port" are kept. Returns "" when malformed.
+// "host" -> "host:6783", "[v6]" or a bare v6 -> "[v6]:6783", "host:port" kept: the canonical
+// form of parse_host_port (common/host_port.h). Returns "" when malformed.
 std::string normalize_address(const std::string& address, uint16_t default_port);
 
 class MeshCore : public GossipSender, public Membership {
@@ -158,6 +163,8 @@ class MeshCore : public GossipSender, public Membership {
     ChannelFailure last_failure = ChannelFailure::kNone;
   };
 
+  // A new connection in `state`, under a fresh id.
+  ConnId open_conn(const std::string& address, bool outbound, ConnState state, int64_t now_ms);
   void drop(ConnId id, const std::string& reason, bool tell_peer);
   void forget_conn(ConnId id, ChannelFailure failure, const std::string& detail, int64_t now_ms);
   void attempt_failed(Attempt& a, const std::string& address, ChannelFailure failure,

@@ -92,11 +92,18 @@ class Topology {
   void digest_add(const PeerRecord& r);
   void digest_remove(const PeerRecord& r);
   void replace(PeerRecord r, int64_t now_ms);
+  // Applies a delta's edge changes to the record in place (a delta's copy of a 200-edge record
+  // was most of what a heal cost the simulator).
+  void edit(PeerRecord& r, const PeerUpdate& u, int64_t now_ms);
+  // Keeps neighbors_ true after `p`'s record changed, appeared or went.
+  void note_changed(PeerName p);
   const Tree& tree_from(int src);
   // src's tree from the last rebuild, or nullptr when it does not reach us (or src is new).
   const Tree* tree_through_us(PeerName src);
-  // Our neighbours (edges both ends list, in the current records) but for src and `from`.
-  std::vector<PeerName> current_neighbors_but(PeerName src, PeerName from) const;
+  // Our neighbours (edges both ends list, in the current records) but for src and `from`, and
+  // but for those `listed_by` lists (when given).
+  std::vector<PeerName> current_neighbors_but(PeerName src, PeerName from,
+                                              const PeerRecord* listed_by = nullptr) const;
   PeerUpdate change_own(const std::function<void(PeerRecord&)>& edit);
   bool buried(const PeerUpdate& u) const;
 
@@ -109,12 +116,21 @@ class Topology {
   std::map<PeerName, PeerRecord> records_;
   std::unordered_map<PeerName, int64_t> updated_at_;
   std::unordered_map<PeerName, Tombstone> tombstones_;
+  // Our current neighbours (see current_neighbors_but) in name order, kept up to date as records
+  // change: every relayed message asks for them.
+  std::vector<PeerName> neighbors_;
   uint64_t digest_ = 0;
   std::array<uint64_t, kDigestBuckets> buckets_{};
   bool dirty_ = true;
 
+  // What rebuild must redo: everything when a record came or went, else the changed rows.
+  bool members_changed_ = true;
+  std::vector<PeerName> changed_;
+  void fill_row(size_t i, const PeerRecord& r);
+
   // Derived at rebuild.
   std::vector<PeerName> names_;
+  std::vector<std::vector<int>> out_;  // per record, the indices of the peers it lists
   std::unordered_map<PeerName, int> index_;
   std::vector<std::vector<int>> adj_;
   std::vector<int> next_hop_;

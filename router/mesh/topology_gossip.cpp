@@ -1,7 +1,7 @@
 #include "router/mesh/topology_gossip.h"
 
+#include <algorithm>
 #include <map>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace weft {
@@ -149,8 +149,13 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
         send_summary(from, TopologyMessage::kRepair, differ);
       return;
     case TopologyMessage::kSummary: {
-      std::unordered_map<PeerName, const SummaryEntry*> theirs;
-      for (const auto& e : m.summary) theirs[e.name] = &e;
+      // Their entries by name (a sorted vector: a hash map of 200 entries per summary was a
+      // large share of what a full mesh's joins cost). Duplicate names: the last one counts.
+      std::vector<const SummaryEntry*> theirs;
+      theirs.reserve(m.summary.size());
+      for (const auto& e : m.summary) theirs.push_back(&e);
+      auto by_name = [](const SummaryEntry* a, const SummaryEntry* b) { return a->name < b->name; };
+      std::stable_sort(theirs.begin(), theirs.end(), by_name);
       TopologyMessage upd;
       upd.kind = TopologyMessage::kUpdates;
       for (const auto& [name, rec] : topo_.records()) {
@@ -158,10 +163,12 @@ void TopologyGossip::on_neighbor(PeerName from, ByteView payload, int64_t now_ms
         // A peer unreachable in our view is on its way out (garbage collection): passing its
         // record on would resurrect it where it was already forgotten, over and over.
         if (name != topo_.self() && !topo_.reachable(name)) continue;
-        auto it = theirs.find(name);
-        bool lacks = it == theirs.end() || it->second->incarnation < rec.incarnation;
-        bool older = it != theirs.end() && newer(rec.incarnation, rec.version,
-                                                 it->second->incarnation, it->second->version);
+        auto it = std::upper_bound(theirs.begin(), theirs.end(), name,
+                                   [](PeerName n, const SummaryEntry* e) { return n < e->name; });
+        const SummaryEntry* t =
+            it != theirs.begin() && (*std::prev(it))->name == name ? *std::prev(it) : nullptr;
+        bool lacks = !t || t->incarnation < rec.incarnation;
+        bool older = t && newer(rec.incarnation, rec.version, t->incarnation, t->version);
         if (lacks || (older && m.mode != TopologyMessage::kJoin))
           upd.updates.push_back(full_update(rec));
       }
