@@ -58,14 +58,22 @@ ResolvConf parse_resolv_conf(std::string_view text) {
   return rc;
 }
 
-std::string workload_resolv_conf(uint32_t nameserver, std::string_view ns,
-                                 std::string_view domain) {
+std::vector<std::string> workload_search(std::string_view ns, std::string_view domain) {
   std::string d(domain);
   if (!d.empty() && d.back() == '.') d.pop_back();
-  std::string search = (ns.empty() || ns == "default") ? d : std::string(ns) + "." + d + " " + d;
+  if (ns.empty() || ns == "default") return {d};
+  return {std::string(ns) + "." + d, d};
+}
+
+std::string workload_resolv_conf(uint32_t nameserver, std::string_view ns,
+                                 std::string_view domain) {
+  std::string search;
+  for (const std::string& s : workload_search(ns, domain))
+    search += (search.empty() ? "" : " ") + s;
   return "# written by weft attach: names of the cluster resolve through the weft router\n"
          "nameserver " +
-         format_ipv4(nameserver) + "\nsearch " + search + "\noptions ndots:2\n";
+         format_ipv4(nameserver) + "\nsearch " + search + "\noptions " + kWorkloadResolverOptions +
+         "\n";
 }
 
 UpstreamChoice choose_upstreams(const std::vector<std::string>& candidates,

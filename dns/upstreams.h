@@ -33,6 +33,10 @@ ResolvConf parse_resolv_conf(std::string_view text);
 // alone for namespace default) so `web` and `web.shop` resolve, and ndots:2 so a one-dot name
 // like `web.shop` tries the search path (our own fast answers) before going upstream as-is.
 std::string workload_resolv_conf(uint32_t nameserver, std::string_view ns, std::string_view domain);
+// Its search path: {"NS.DOMAIN", "DOMAIN"}, or {"DOMAIN"} for namespace default (no final dots).
+std::vector<std::string> workload_search(std::string_view ns, std::string_view domain);
+// Its options line's options ("ndots:2").
+inline constexpr const char* kWorkloadResolverOptions = "ndots:2";
 
 struct UpstreamChoice {
   std::vector<Upstream> upstreams;   // in the given order, without duplicates

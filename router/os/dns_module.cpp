@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/host_port.h"
 #include "common/ipv4_cidr.h"
+#include "dns/upstreams.h"
 
 namespace weft {
 
@@ -105,6 +107,24 @@ void DnsModule::follow_bridge() {
   bridge_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) follow_bridge();
   });
+}
+
+nlohmann::json DnsModule::resolver_config(const std::string& ns) const {
+  const std::string listen = server_->listen_address();
+  if (listen.empty()) return nullptr;
+  HostPort hp;
+  try {
+    hp = parse_host_port(listen, 53);
+  } catch (const std::invalid_argument&) {
+    return nullptr;
+  }
+  if (hp.port != 53) return nullptr;
+  std::string domain = cfg_.domain;
+  if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  return {{"nameservers", {hp.host}},
+          {"domain", domain},
+          {"search", dns::workload_search(ns, cfg_.domain)},
+          {"options", {dns::kWorkloadResolverOptions}}};
 }
 
 std::string DnsModule::metrics_text() const {

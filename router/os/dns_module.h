@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,11 @@ class DnsModule {
   // the routes and metrics. Throws std::runtime_error when an explicit --dns-listen cannot be
   // bound.
   void start(ModuleRegistry& registry);
+
+  // What a workload in namespace `ns` should put in its resolver config, as a CNI result's "dns"
+  // ({"nameservers", "domain", "search", "options"}), or null while DNS does not serve on port 53
+  // of an address (CNI's nameservers carry no port).
+  nlohmann::json resolver_config(const std::string& ns) const;
 
   // The first IPv4 address of interface `ifname` in this namespace, host byte order; 0 if none.
   static uint32_t interface_address(const std::string& ifname);

@@ -134,6 +134,7 @@ void RouterDaemon::run() {
   wc.bridge = opts_.bridge;
   wc.mtu = [this] { return dp_io_->mtu(); };
   wc.changed = [this] { rearm_timer(); };
+  wc.dns = [this](const std::string& ns) { return dns_->resolver_config(ns); };
   attacher_ = std::make_unique<WorkloadAttacher>(io_, *ipam_, *state_, wc);
   attacher_->start(*this);
   start_api();

@@ -70,7 +70,7 @@ bool valid_ifname(const std::string& s) {
 }
 
 // What weft-cni turns into its CNI result.
-json answer_of(const json& workload, const Ipv4Cidr& range) {
+json answer_of(const json& workload, const Ipv4Cidr& range, const json& dns) {
   json routes = json::array();
   bool covered = false;
   for (const auto& ip : workload.value("ips", json::array())) {
@@ -84,10 +84,16 @@ json answer_of(const json& workload, const Ipv4Cidr& range) {
           {"ips", workload.value("ips", json::array())},
           {"routes", routes},
           {"host_ifname", workload.value("veth", "")},
+          {"dns", dns.is_object() ? dns : json::object()},
           {"workload", workload}};
 }
 
 }  // namespace
+
+json WorkloadAttacher::dns_for(const json& workload) const {
+  if (!cfg_.dns) return nullptr;
+  return cfg_.dns(workload.value("namespace", std::string(state::kDefaultNamespace)));
+}
 
 // One attach on its way: what was asked, then what was done.
 struct WorkloadAttacher::Request {
@@ -227,7 +233,8 @@ void WorkloadAttacher::attach(const HttpRequest& req, HttpResponder respond) {
       }
       asio::post(io_, [this, r, w, range, there] {
         if (there)
-          return finish(r->container_id, r->respond, json_response(200, answer_of(w, range)));
+          return finish(r->container_id, r->respond,
+                        json_response(200, answer_of(w, range, dns_for(w))));
         // Its interface went away: set it up again (IPAM gives the holder its address again).
         ipam_.allocate(r->holder(), r->claim, [this, r](const ipam::AllocResult& a) {
           if (!a.ok())
@@ -309,7 +316,8 @@ void WorkloadAttacher::register_workload(std::shared_ptr<Request> r) {
       spdlog::info("container {}: {}", r->container_id.substr(0, 12), notes);
   });
   finish(r->container_id, r->respond,
-         json_response(200, answer_of(state_.own_workload(r->id()).value_or(w), r->spec.range)));
+         json_response(
+             200, answer_of(state_.own_workload(r->id()).value_or(w), r->spec.range, dns_for(w))));
 }
 
 void WorkloadAttacher::detach(const HttpRequest& req, HttpResponder respond) {

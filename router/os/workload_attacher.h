@@ -37,6 +37,8 @@ struct WorkloadAttacherConfig {
   std::string bridge = "weft";
   std::function<int()> mtu;       // the overlay MTU, the data plane's
   std::function<void()> changed;  // after IPAM or the state changed (the daemon rearms its timer)
+  // The resolver config for a workload of namespace NS (the CNI result's "dns"), or null.
+  std::function<nlohmann::json(const std::string& ns)> dns;
 };
 
 class WorkloadAttacher {
@@ -53,6 +55,8 @@ class WorkloadAttacher {
  private:
   struct Request;
   void attach(const HttpRequest& req, HttpResponder respond);
+  // The "dns" of a CNI answer for this workload (null without weft DNS).
+  nlohmann::json dns_for(const nlohmann::json& workload) const;
   void detach(const HttpRequest& req, HttpResponder respond);
   // After IPAM gave `addr`: the host side on the worker, then the record on the io_context.
   void plumb(std::shared_ptr<Request> r, uint32_t addr);

@@ -4,7 +4,8 @@
 # nobody has (unknown unicast, which the bridge and the router flood like broadcasts). The port
 # guard's per-port limit (500 broadcast and multicast frames/s, burst 1,000) keeps broadcasts
 # off the bridge and the tunnel; the router's per-source limit (the same figures) keeps unknown
-# unicast out of the tunnel. TCP keeps at least half of its no-attack throughput, measured in
+# unicast out of the tunnel. TCP keeps at least half (a third under unknown unicast, see below)
+# of its no-attack throughput, measured in
 # the same run, and what was cut is counted: the nftables counter flood_<veth>, and
 # weft_dataplane_dropped_total{reason="unknown_unicast_limit"} in /metrics. Bounded:
 # tools/spoof.py stops after the given seconds.
@@ -46,26 +47,29 @@ under() {
   wait "$pid" || fail "the flooder failed: $(cat "$out")"
   echo "$mbps $(cat "$out")"
 }
-# flood_test MODE COUNTER MIN_CUT_PERCENT: runs `under MODE` (twice if the first is slow: the
-# machine is shared)
-# and checks the throughput and that COUNTER (a function) rose by at least MIN_CUT_PERCENT of
-# the frames sent. Sets mbps.
+# flood_test MODE COUNTER MIN_CUT_PERCENT DIVISOR: runs `under MODE` (twice if the first is slow:
+# the machine is shared) and checks that the throughput keeps at least 1/DIVISOR of the no-attack
+# figure and that COUNTER (a function) rose by at least MIN_CUT_PERCENT of the frames sent. Sets
+# mbps.
 flood_test() {
-  local mode=$1 counter=$2 min_pct=$3 c0 c1 sent
+  local mode=$1 counter=$2 min_pct=$3 div=$4 c0 c1 sent
   c0=$($counter)
   read -r mbps sent < <(under "$mode")
-  if ((mbps * 2 < base)); then
+  if ((mbps * div < base)); then
     base=$(throughput) || fail "iperf3 failed without an attack"
     read -r mbps sent < <(under "$mode")
   fi
-  ((mbps * 2 >= base)) || fail "$mode flood: $mbps Mbit/s is less than half of $base"
+  ((mbps * div >= base)) || fail "$mode flood: $mbps Mbit/s is less than 1/$div of $base"
   c1=$($counter)
   ((c1 - c0 >= sent * min_pct / 100)) || fail "$mode flood: only $((c1 - c0)) of $sent frames cut ($mbps Mbit/s)"
   pass "$mode flood ($sent frames, $((c1 - c0)) cut by the limit): $mbps Mbit/s, no attack $base Mbit/s"
 }
-flood_test broadcast flooded 50
+flood_test broadcast flooded 50 2
 bcast=$mbps
 # The router sees what the bridge hands its capture port (a TAP may drop some under the flood):
-# at least a quarter of what was sent must have been cut.
-flood_test unknown unknown_cut 25
+# at least a quarter of what was sent must have been cut. Unknown unicast still crosses the
+# bridge to the router's capture port before the router's limit drops it, and the flooder
+# (python, flat out) holds one of this machine's two cores, so a third of the no-attack TCP is
+# the bar here (three runs kept 0.51-1.05; with the limit lifted it fell to 0.18).
+flood_test unknown unknown_cut 25 3
 echo "RESULT no_attack=$base broadcast_flood=$bcast unknown_unicast_flood=$mbps (Mbit/s, iperf3 1 stream, ${secs} s)"

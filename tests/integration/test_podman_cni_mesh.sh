@@ -90,6 +90,39 @@ again=$(hexec h1 env CNI_COMMAND=ADD CNI_CONTAINERID="$id1" CNI_NETNS="$netns1" 
 [[ $(podman_ip h1 "$c1") == "$ip1" ]] || fail "the repeated ADD changed $c1's address"
 pass "a repeated ADD of $c1 answers $ip1 again and allocates nothing more"
 
+# The CNI result carries weft DNS when the router serves it (on the host's overlay address, which
+# h1 does not have: its answer above has no nameserver) as the container's resolver config.
+[[ $(jq -c '.dns // {}' <<<"$again") == "{}" ]] || fail "h1 serves no DNS, yet the result has $(jq -c .dns <<<"$again")"
+weft_on h2 expose >/dev/null || fail "weft expose on h2 failed"
+dns_listen() { curl -sf --unix-socket "$(host_datadir h2)/api.sock" http://weft/dns/status | jq -er '.listen | select(. != "")'; }
+wait_for "h2's DNS to serve on its overlay address" 5 dns_listen || fail "h2's DNS does not listen"
+netns2=$(podman_on h2 inspect -f '{{.NetworkSettings.SandboxKey}}' "$c2")
+id2=$(podman_on h2 inspect -f '{{.Id}}' "$c2")
+conf2=$(jq -c '{cniVersion, name} + .plugins[0]' "$(host_dir h2)"/net.d/*.conflist)
+again2=$(hexec h2 env CNI_COMMAND=ADD CNI_CONTAINERID="$id2" CNI_NETNS="$netns2" CNI_IFNAME=eth0 \
+  CNI_PATH="$(host_dir h2)/cni-bin" "$(host_dir h2)/cni-bin/weft-cni" <<<"$conf2") ||
+  fail "a repeated ADD of $c2 failed: $again2"
+server=$(dns_listen)
+jq -e --arg s "${server%:53}" '.dns.nameservers == [$s] and .dns.search == ["weft.local"] and .dns.domain == "weft.local"' \
+  <<<"$again2" >/dev/null || fail "the CNI result lacks h2's DNS ($server): $(jq -c .dns <<<"$again2")"
+pass "the CNI result gives the container weft DNS when the host serves it (h2: ${server%:53}, search weft.local), none when not (h1)"
+
+# A NetworkPolicy applies to a container like to any workload: isolating $c1 (team-a, app=web)
+# for ingress, applied on h2, stops $c2's pings on h1 (weft-npc there); deleting it lets them in.
+cat >"$HARNESS_DIR/deny-web.yaml" <<'Y'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-web, namespace: team-a}
+spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}
+Y
+weft_on h2 policy apply -f "$HARNESS_DIR/deny-web.yaml" >/dev/null || fail "policy apply failed"
+enforced_on_h1() { weft_on h1 policy list --json | jq -e 'length == 1' >/dev/null && weft_npc_caught_up h1; }
+wait_for "h1's weft-npc to enforce deny-web" 10 enforced_on_h1 || fail "h1 did not enforce the policy"
+! podman_on h2 exec "$c2" ping -c2 -W1 -q "$ip1" >/dev/null 2>&1 || fail "$c2 still pings $c1 through deny-web"
+weft_on h1 policy delete team-a/deny-web >/dev/null || fail "policy delete failed"
+wait_for "$c2 to ping $c1 again" 10 podman_on h2 exec "$c2" ping -c1 -W1 -q "$ip1" || fail "$c2 cannot ping $c1 after the delete"
+pass "a NetworkPolicy isolating $c1 (selected by its CNI labels) blocks $c2's pings across hosts; deleting it lets them through"
+
 # CNI DEL (podman rm): the address is released and the record goes, on every host.
 weft_on h1 status ipam | grep -q "Allocated on this host: 1 address " ||
   fail "weft status ipam on h1 does not show the container's address: $(weft_on h1 status ipam)"
