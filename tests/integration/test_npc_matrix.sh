@@ -52,10 +52,10 @@ expect_all() { # 0|1
   for s in "${PODS[@]}"; do for d in "${PODS[@]}"; do for p in "${PORTS[@]}"; do EXP["$s $d $p"]=$1; done; done; done
 }
 # expect SRC-PATTERN DST-PATTERN PORT-PATTERN 0|1: patterns are bash globs ("x/*", "*", "80/*").
+# shellcheck disable=SC2053 # glob matching is the point
 expect() {
   local s d p
   for s in "${PODS[@]}"; do
-    # shellcheck disable=SC2053 # glob matching is the point
     [[ $s == $1 ]] || continue
     for d in "${PODS[@]}"; do
       [[ $d == $2 ]] || continue
@@ -67,7 +67,7 @@ expect() {
 
 # probe_matrix CASE: every pair on every port at once; prints the mismatches as a table.
 probe_matrix() {
-  local case=$1 s d p out bad=0 total=0 line target result
+  local case=$1 s d p out bad=0 total=0 target result
   local -A GOT
   out=$HARNESS_DIR/probe
   rm -rf "$out" && mkdir -p "$out"
@@ -79,7 +79,6 @@ probe_matrix() {
     done
     ip netns exec "${NETNS[$s]}" "$probe_tool" probe 600 "${targets[@]}" >"$out/${s/\//-}" &
   done
-  wait_probes() { local j; for j in $(jobs -p); do [[ -e /proc/$j ]] && wait "$j" 2>/dev/null || true; done; }
   # Wait only for the probers (the servers are jobs too): their output files complete.
   wait_for "the probes of $case" 10 bash -c "[[ \$(cat $out/* | wc -l) -ge $((${#PODS[@]} * (${#PODS[@]} - 1) * ${#PORTS[@]})) ]]" ||
     fail "$case: the probes did not finish"
@@ -106,12 +105,11 @@ probe_matrix() {
   pass "$case: all $total probes as expected"
 }
 
-policies=()
 # apply_policy CASE YAML: applies on h1 (or $ON), waits until both hosts enforce it.
 apply_policy() {
-  local f=$HARNESS_DIR/policy.yaml
-  cat >"$f"
-  weft_on "${ON:-h1}" policy apply -f "$f" >/dev/null || fail "policy apply failed: $(cat "$f")"
+  local yaml=$HARNESS_DIR/policy.yaml
+  cat >"$yaml"
+  weft_on "${ON:-h1}" policy apply -f "$yaml" >/dev/null || fail "policy apply failed: $(cat "$yaml")"
   settle
 }
 clear_policies() {
