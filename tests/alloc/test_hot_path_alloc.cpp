@@ -24,7 +24,7 @@
 #include "common/bytes.h"
 #include "router/dataplane/dataplane_core.h"
 #include "router/dataplane/gso.h"
-#include "tests/unit/gso_test_frames.h"
+#include "tests/unit/support/gso_test_frames.h"
 
 using weft::test::vnet_tso4;
 

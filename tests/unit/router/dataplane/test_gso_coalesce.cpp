@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "router/dataplane/gso.h"
-#include "tests/unit/gso_test_frames.h"
+#include "tests/unit/support/gso_test_frames.h"
 
 using namespace weft;
 using weft::test::sum16;

@@ -22,7 +22,7 @@
 #include "router/dataplane/dataplane_core.h"
 #include "router/dataplane/frame_batch.h"
 #include "router/dataplane/gso.h"
-#include "tests/unit/gso_test_frames.h"
+#include "tests/unit/support/gso_test_frames.h"
 
 using weft::Bytes;
 using weft::ByteView;

@@ -16,7 +16,7 @@
 #include "k8s/policy_documents.h"
 #include "npc/planner.h"
 #include "npc/why.h"
-#include "npc_kernel_sim.h"
+#include "tests/unit/support/npc_kernel_sim.h"
 
 using namespace weft;
 using namespace weft::npc;
