@@ -229,3 +229,22 @@ weft_npc_caught_up() {
   applied=$(curl -sf --unix-socket "$(host_datadir "$1")/npc.sock" http://weft/status | jq .applied_revision) || return 1
   [[ $rev == "$applied" ]]
 }
+
+# weft_two_hosts_udp: the data-plane tests' setup, after harness_add_hosts 2: weft on h1 and h2
+# (joined), workload namespaces $w1 on h1 (10.32.1.1) and $w2 on h2 (10.32.2.1) that reach
+# each other, and h1's path to h2 on UDP (not the TCP fallback). Sets w1 and w2.
+weft_two_hosts_udp() {
+  w1="$(host_ns h1)-w1"
+  w2="$(host_ns h2)-w2"
+  local w
+  for w in "$w1" "$w2"; do ip netns add "$w" || fail "cannot create the namespace $w"; done
+  weft_launch_first h1 >/dev/null || fail "weft launch on h1 failed"
+  weft_launch_join h2 h1 >/dev/null || fail "weft launch on h2 failed"
+  wait_for "h1 and h2 to connect" 20 weft_full_mesh h1 h2 || fail "no mesh"
+  weft_on h1 attach 10.32.1.1/12 "$w1" >/dev/null || fail "attach on h1 failed"
+  weft_on h2 attach 10.32.2.1/12 "$w2" >/dev/null || fail "attach on h2 failed"
+  wait_for "$w1 to reach $w2" 10 ip netns exec "$w1" ping -c1 -W1 -q 10.32.2.1 ||
+    fail "$w1 cannot ping $w2"
+  wait_for "h1's path to h2 to be udp" 10 weft_jq h1 \
+    '.dataplane.paths[] | select(.nickname == "h2") | .path == "udp"' || fail "h1 -> h2 path is not udp"
+}

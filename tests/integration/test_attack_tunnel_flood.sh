@@ -20,17 +20,7 @@ secs=${ATTACK_SECONDS:-3}
 harness_init atunnel
 harness_add_hosts 2
 harness_add_host h4 # the attacker: on the underlay, no weft
-w1="$(host_ns h1)-w1"
-w2="$(host_ns h2)-w2"
-for w in "$w1" "$w2"; do ip netns add "$w" || fail "cannot create the namespace $w"; done
-weft_launch_first h1 >/dev/null || fail "weft launch on h1 failed"
-weft_launch_join h2 h1 >/dev/null || fail "weft launch on h2 failed"
-wait_for "h1 and h2 to connect" 20 weft_full_mesh h1 h2 || fail "no mesh"
-weft_on h1 attach 10.32.1.1/12 "$w1" >/dev/null || fail "attach on h1 failed"
-weft_on h2 attach 10.32.2.1/12 "$w2" >/dev/null || fail "attach on h2 failed"
-wait_for "$w1 to reach $w2" 10 ip netns exec "$w1" ping -c1 -W1 -q 10.32.2.1 || fail "$w1 cannot ping $w2"
-wait_for "h1's path to h2 to be udp" 10 weft_jq h1 \
-  '.dataplane.paths[] | select(.nickname == "h2") | .path == "udp"' || fail "h1 -> h2 path is not udp"
+weft_two_hosts_udp
 
 # A few real h1 -> h2 datagrams from the underlay: the attacker learns the receiver id from them.
 cap="$HARNESS_DIR/under.pcap"
