@@ -49,6 +49,14 @@ std::atomic<size_t> g_probe_largest{0};
 [[gnu::noinline]] void operator delete(void* p, size_t) noexcept {
   std::free(p);
 }
+// The nothrow forms too (std::stable_sort's temporary buffer uses them): left to the sanitizer's
+// own operator new, their blocks would reach the free() above, an alloc-dealloc mismatch.
+[[gnu::noinline]] void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  return std::malloc(n ? n : 1);
+}
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace {
 
