@@ -49,8 +49,7 @@ template <class Slot>
 bool store(std::map<std::string, Slot>& into, const std::string& key, const json& object,
            const char* what) {
   Slot& slot = into[key];
-  if (slot.parsed && slot.raw == object) return false;
-  if (!slot.parsed && !slot.problem.empty() && slot.raw == object) return false;
+  if (slot.raw == object) return false;  // a new slot's raw is null, never an object
   slot.raw = object;
   slot.problem.clear();
   try {

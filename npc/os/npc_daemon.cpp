@@ -2,12 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include "common/http_client.h"
@@ -88,7 +88,6 @@ struct NpcDaemonState : std::enable_shared_from_this<NpcDaemonState> {
   ClusterView view;  // what the rules were last planned from
   uint64_t applied_revision = 0;
   bool programmed = false;  // rules from a complete snapshot are in the kernel
-  std::set<std::string> problems_logged;
   std::vector<std::string> problems;
   LogLimiter sync_log{5, 10'000};
   uint64_t syncs = 0, sync_failures = 0, repairs = 0;
@@ -109,7 +108,8 @@ struct NpcDaemonState : std::enable_shared_from_this<NpcDaemonState> {
   void watch_failed(uint64_t gen, const std::string& why);
   void read_watch(uint64_t gen);
 
-  void request_sync();
+  // Plans and reconciles after `delay` (changes meanwhile join the same pass).
+  void request_sync(std::chrono::milliseconds delay);
   void sync(bool periodic);
   void arm_resync();
 
@@ -243,7 +243,6 @@ void NpcDaemonState::on_watch_bytes(uint64_t gen, std::string_view bytes) {
   } catch (const std::exception& e) {
     // A line we cannot follow: start over from a fresh snapshot (never plan from a partial one).
     mirror = StateMirror();
-    if (changed) request_sync();
     return watch_failed(gen, std::string("unreadable watch stream: ") + e.what());
   }
   if (!router_connected && mirror.synced()) {
@@ -251,7 +250,7 @@ void NpcDaemonState::on_watch_bytes(uint64_t gen, std::string_view bytes) {
     reconnect_delay = std::chrono::milliseconds(100);
     if (reconnects > 0) spdlog::info("following the router's cluster state again");
   }
-  if (changed) request_sync();
+  if (changed) request_sync(cfg.debounce);
 }
 
 void NpcDaemonState::watch_failed(uint64_t gen, const std::string& why) {
@@ -279,10 +278,10 @@ void NpcDaemonState::watch_failed(uint64_t gen, const std::string& why) {
 
 // --- programming the kernel
 
-void NpcDaemonState::request_sync() {
+void NpcDaemonState::request_sync(std::chrono::milliseconds delay) {
   if (sync_pending || stopped) return;
   sync_pending = true;
-  sync_timer.expires_after(cfg.debounce);
+  sync_timer.expires_after(delay);
   sync_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     self->sync_pending = false;
     if (!ec) self->sync(false);
@@ -308,7 +307,8 @@ void NpcDaemonState::sync(bool periodic) {
   std::vector<std::string> now_problems = snap.problems;
   now_problems.insert(now_problems.end(), desired.problems.begin(), desired.problems.end());
   for (const std::string& p : now_problems)
-    if (problems_logged.insert(p).second) spdlog::warn("not enforced as written: {}", p);
+    if (std::find(problems.begin(), problems.end(), p) == problems.end())
+      spdlog::warn("not enforced as written: {}", p);
   problems = std::move(now_problems);
   view = std::move(snap.view);
   ++syncs;
@@ -347,12 +347,7 @@ void NpcDaemonState::sync(bool periodic) {
     if (auto suppressed = sync_log.admit(now_ms()))
       spdlog::error("could not program the kernel (retrying in 1 s): {}{}", e.what(),
                     LogLimiter::suffix(*suppressed));
-    sync_timer.expires_after(std::chrono::seconds(1));
-    sync_pending = true;
-    sync_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      self->sync_pending = false;
-      if (!ec) self->sync(false);
-    });
+    request_sync(std::chrono::seconds(1));
   }
 }
 
